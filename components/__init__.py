@@ -1,0 +1,1 @@
+"""Blue/green building blocks: names and labels, settings, and the component."""

@@ -1,0 +1,186 @@
+"""`BlueGreenApp`: one app as a blue and a green Deployment behind a Service that selects one color.
+
+Cutover is one change, `active_color`, which moves both Services' selectors. Dependency edges make
+its order safe whatever the engine runs in parallel:
+
+    target Deployment rolled out and Available -> active Service selector -> idle Deployment scaled
+
+so traffic never moves before the target color is ready, and the old color never shrinks before
+traffic has left it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import naming, pod
+from components.naming import COLORS, Color
+from components.settings import AppSettings, image_problem
+
+SKIP_AWAIT_ANNOTATION: Final = "pulumi.com/skipAwait"
+PDB_MAX_UNAVAILABLE: Final = 1
+"""Voluntary disruptions (drains) take at most one pod of a color at a time."""
+
+
+@dataclass(frozen=True)
+class BlueGreenAppArgs:
+    app: AppSettings
+    """The app: its name, both colors and the active color."""
+    namespace: str
+    """The namespace every child lives in; it must exist, or be created by `wait_for`."""
+    wait_for: Sequence[pulumi.Resource] = field(default=())
+    """Resources every child depends on, such as the Namespace the program creates."""
+    before_switch: Sequence[pulumi.ResourceHook] = field(default=())
+    """`before_update` hooks on the active Service: a failing one stops a cutover before it moves traffic."""
+
+
+def _check(args: BlueGreenAppArgs) -> None:
+    """Reject arguments that would create a broken or unroutable app, naming the argument."""
+    app = args.app
+    problems = []
+    if not (naming.DNS1035_LABEL.match(app.name) and len(app.name) <= naming.MAX_APP_NAME_LENGTH):
+        problems.append(
+            f"app.name {app.name!r} is not a DNS-1035 label of at most {naming.MAX_APP_NAME_LENGTH} characters"
+        )
+    if not (naming.DNS1123_LABEL.match(args.namespace) and len(args.namespace) <= naming.MAX_LABEL_LENGTH):
+        problems.append(f"namespace {args.namespace!r} is not a DNS-1123 label")
+    if app.active_color not in COLORS:
+        problems.append(f"app.active_color {app.active_color!r} is not 'blue' or 'green'")
+    for color in COLORS:
+        spec = app.color(color)
+        if (why := image_problem(spec.image)) is not None:
+            problems.append(f"app.{color}.image {spec.image!r} {why}")
+        if not (spec.version and naming.LABEL_VALUE.match(spec.version) and len(spec.version) <= 63):
+            problems.append(f"app.{color}.version {spec.version!r} is not a label value")
+        if spec.replicas < 0:
+            problems.append(f"app.{color}.replicas {spec.replicas} is negative")
+    for name, port in (("container_port", app.container_port), ("service_port", app.service_port)):
+        if not 1 <= port <= 65535:
+            problems.append(f"app.{name} {port} is outside 1..65535")
+    if app.idle_replicas is not None and not 0 <= app.idle_replicas <= app.color(app.idle_color).replicas:
+        problems.append(f"app.idle_replicas {app.idle_replicas} is outside 0..{app.color(app.idle_color).replicas}")
+    if problems:
+        raise ValueError("BlueGreenApp: " + "; ".join(problems))
+
+
+class BlueGreenApp(pulumi.ComponentResource):
+    active_color: Color
+    idle_color: Color
+    service_name: str
+    service_dns: str
+    preview_service_name: str
+    cluster_ip: pulumi.Output[str]
+    deployments: dict[Color, k8s.apps.v1.Deployment]
+    service: k8s.core.v1.Service
+    preview_service: k8s.core.v1.Service
+
+    def __init__(self, name: str, args: BlueGreenAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        _check(args)
+        super().__init__(naming.COMPONENT_TYPE, name, None, opts)
+        app, namespace = args.app, args.namespace
+        active, idle = app.active_color, app.idle_color
+        child = pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for))
+
+        def metadata(resource_name: str, annotations: dict[str, str] | None = None) -> k8s.meta.v1.ObjectMetaArgsDict:
+            meta: k8s.meta.v1.ObjectMetaArgsDict = {
+                "name": resource_name,
+                "namespace": namespace,
+                "labels": {naming.APP_LABEL: app.name},
+            }
+            if annotations:
+                meta["annotations"] = annotations
+            return meta
+
+        account = k8s.core.v1.ServiceAccount(
+            naming.service_account_name(app.name),
+            metadata=metadata(naming.service_account_name(app.name)),
+            automount_service_account_token=False,
+            opts=child,
+        )
+
+        def deployment(color: Color, depends_on: Sequence[pulumi.Resource]) -> k8s.apps.v1.Deployment:
+            return k8s.apps.v1.Deployment(
+                naming.deployment_name(app.name, color),
+                metadata=metadata(naming.deployment_name(app.name, color)),
+                spec=pod.deployment_spec(app, color),
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[account, *depends_on])),
+            )
+
+        def service_spec(color: Color, service_type: str) -> k8s.core.v1.ServiceSpecArgsDict:
+            return {
+                "type": service_type,
+                "selector": naming.selector(app.name, color),
+                "ports": [
+                    {"name": pod.PORT_NAME, "port": app.service_port, "target_port": pod.PORT_NAME, "protocol": "TCP"}
+                ],
+            }
+
+        active_deployment = deployment(active, [])
+        # Explicit name, no clusterIP and `protect`: the DNS name and ClusterIP outlive every cutover.
+        # It waits for the target color's rollout, and the optional gate runs before its selector moves.
+        service = k8s.core.v1.Service(
+            naming.service_name(app.name),
+            metadata=metadata(naming.service_name(app.name)),
+            spec=service_spec(active, app.service_type),
+            opts=pulumi.ResourceOptions.merge(
+                child,
+                pulumi.ResourceOptions(
+                    protect=True,
+                    depends_on=[active_deployment],
+                    hooks=pulumi.ResourceHookBinding(before_update=list(args.before_switch))
+                    if args.before_switch
+                    else None,
+                ),
+            ),
+        )
+        # The old color shrinks (to idleReplicas) only after traffic has left it.
+        idle_deployment = deployment(idle, [service])
+        # The preview Service selects the idle color, which may have no pods (idleReplicas: 0), and
+        # no traffic depends on it: it alone skips the engine's wait for ready endpoints.
+        preview = k8s.core.v1.Service(
+            naming.preview_service_name(app.name),
+            metadata=metadata(naming.preview_service_name(app.name), {SKIP_AWAIT_ANNOTATION: "true"}),
+            spec=service_spec(idle, "ClusterIP"),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[idle_deployment])),
+        )
+        for color in COLORS:
+            k8s.policy.v1.PodDisruptionBudget(
+                naming.pdb_name(app.name, color),
+                metadata=metadata(naming.pdb_name(app.name, color)),
+                spec={
+                    "max_unavailable": PDB_MAX_UNAVAILABLE,
+                    "selector": {"match_labels": naming.selector(app.name, color)},
+                },
+                opts=child,
+            )
+
+        self._app = app
+        self.active_color, self.idle_color = active, idle
+        self.deployments = {active: active_deployment, idle: idle_deployment}
+        self.service, self.preview_service = service, preview
+        self.service_name = naming.service_name(app.name)
+        self.service_dns = naming.service_dns_name(app.name, namespace)
+        self.preview_service_name = naming.preview_service_name(app.name)
+        self.cluster_ip = service.spec.apply(lambda spec: spec.cluster_ip or "")
+        self.register_outputs(self.outputs())
+
+    def outputs(self) -> dict[str, object]:
+        """The component's outputs under the names the program exports."""
+        app_outputs: dict[str, object] = {
+            "activeColor": self.active_color,
+            "idleColor": self.idle_color,
+            "serviceName": self.service_name,
+            "serviceDns": self.service_dns,
+            "clusterIp": self.cluster_ip,
+            "previewServiceName": self.preview_service_name,
+        }
+        for color in COLORS:
+            app_outputs[f"{color}Image"] = self._app.color(color).image
+            app_outputs[f"{color}Version"] = self._app.color(color).version
+            app_outputs[f"{color}Replicas"] = self._app.replicas(color)
+        return app_outputs

@@ -1,0 +1,77 @@
+"""The one source of truth for colors, resource names, labels and selectors.
+
+The component, the policy pack, the operator tool and the tests all derive names and labels from
+here, so a Service selector and the pod labels it must match can never drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final, Literal, get_args
+
+Color = Literal["blue", "green"]
+COLORS: Final[tuple[Color, ...]] = get_args(Color)
+
+APP_LABEL: Final = "app"
+COLOR_LABEL: Final = "color"
+VERSION_LABEL: Final = "version"
+# The only keys a Deployment selector may hold: selectors are immutable, so nothing that changes
+# between releases (a version) may ever be part of one.
+SELECTOR_KEYS: Final[frozenset[str]] = frozenset({APP_LABEL, COLOR_LABEL})
+
+COMPONENT_TYPE: Final = "bluegreen:index:BlueGreenApp"
+PROJECT: Final = "bluegreen"
+
+DNS1123_LABEL: Final = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1035_LABEL: Final = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+LABEL_VALUE: Final = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+MAX_LABEL_LENGTH: Final = 63
+# "-preview" is the longest suffix a child name gets, so an app name leaves room for it.
+PREVIEW_SUFFIX: Final = "-preview"
+MAX_APP_NAME_LENGTH: Final = MAX_LABEL_LENGTH - len(PREVIEW_SUFFIX)
+
+
+def other_color(color: Color) -> Color:
+    """The color that is not `color`."""
+    return "green" if color == "blue" else "blue"
+
+
+def deployment_name(app: str, color: Color) -> str:
+    return f"{app}-{color}"
+
+
+def pdb_name(app: str, color: Color) -> str:
+    return f"{app}-{color}"
+
+
+def service_name(app: str) -> str:
+    """The active Service: its name is the app's stable DNS name."""
+    return app
+
+
+def preview_service_name(app: str) -> str:
+    return f"{app}{PREVIEW_SUFFIX}"
+
+
+def service_account_name(app: str) -> str:
+    return app
+
+
+def service_dns_name(app: str, namespace: str) -> str:
+    return f"{service_name(app)}.{namespace}.svc.cluster.local"
+
+
+def selector(app: str, color: Color) -> dict[str, str]:
+    """The selector of a color's Deployment, and of any Service that routes to that color."""
+    return {APP_LABEL: app, COLOR_LABEL: color}
+
+
+def pod_labels(app: str, color: Color, version: str) -> dict[str, str]:
+    """The pod template labels: the selector plus labels that may change between releases."""
+    return {
+        **selector(app, color),
+        VERSION_LABEL: version,
+        "app.kubernetes.io/name": app,
+        "app.kubernetes.io/version": version,
+        "app.kubernetes.io/managed-by": "pulumi",
+    }

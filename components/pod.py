@@ -1,0 +1,114 @@
+"""The pod template one color runs: probes, resources and the restricted Pod Security Standard."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import pulumi_kubernetes as k8s
+
+from components import naming
+from components.naming import Color
+from components.settings import AppSettings
+
+# Numeric IDs, because `runAsNonRoot` is checked against the image's USER by the kubelet and an
+# image that runs as root, or as a user *name*, never starts without them.
+RUN_AS_USER: Final = 65532
+RUN_AS_GROUP: Final = 65532
+MIN_READY_SECONDS: Final = 10
+"""A new pod must stay ready this long before it counts as available."""
+TERMINATION_GRACE_SECONDS: Final = 30
+PROGRESS_DEADLINE_SECONDS: Final = 300
+READINESS_PERIOD_SECONDS: Final = 5
+LIVENESS_PERIOD_SECONDS: Final = 10
+LIVENESS_INITIAL_DELAY_SECONDS: Final = 10
+RESOURCES: Final[k8s.core.v1.ResourceRequirementsArgsDict] = {
+    "requests": {"cpu": "50m", "memory": "32Mi"},
+    "limits": {"cpu": "250m", "memory": "64Mi"},
+}
+TMP_VOLUME: Final = "tmp"
+TMP_SIZE_LIMIT: Final = "64Mi"
+PORT_NAME: Final = "http"
+
+
+def pod_security_context() -> k8s.core.v1.PodSecurityContextArgsDict:
+    return {
+        "run_as_non_root": True,
+        "run_as_user": RUN_AS_USER,
+        "run_as_group": RUN_AS_GROUP,
+        "fs_group": RUN_AS_GROUP,
+        "seccomp_profile": {"type": "RuntimeDefault"},
+    }
+
+
+def container_security_context() -> k8s.core.v1.SecurityContextArgsDict:
+    return {
+        "allow_privilege_escalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "privileged": False,
+        "read_only_root_filesystem": True,
+        "run_as_non_root": True,
+        "run_as_user": RUN_AS_USER,
+        "run_as_group": RUN_AS_GROUP,
+        "seccomp_profile": {"type": "RuntimeDefault"},
+    }
+
+
+def _args(app: AppSettings, color: Color) -> list[str]:
+    values = {"color": color, "version": app.color(color).version, "port": str(app.container_port)}
+    return [arg.format(**values) for arg in app.args]
+
+
+def container(app: AppSettings, color: Color) -> k8s.core.v1.ContainerArgsDict:
+    spec: k8s.core.v1.ContainerArgsDict = {
+        "name": app.name,
+        "image": app.color(color).image,
+        "ports": [{"name": PORT_NAME, "container_port": app.container_port, "protocol": "TCP"}],
+        # Readiness decides traffic, so it asks the app over HTTP; liveness only restarts a pod
+        # that stopped accepting connections, so a slow dependency never restarts every pod.
+        "readiness_probe": {
+            "http_get": {"path": app.readiness_path, "port": PORT_NAME},
+            "period_seconds": READINESS_PERIOD_SECONDS,
+            "failure_threshold": 3,
+        },
+        "liveness_probe": {
+            "tcp_socket": {"port": PORT_NAME},
+            "initial_delay_seconds": LIVENESS_INITIAL_DELAY_SECONDS,
+            "period_seconds": LIVENESS_PERIOD_SECONDS,
+            "failure_threshold": 3,
+        },
+        "resources": RESOURCES,
+        "security_context": container_security_context(),
+        # Every path a container writes needs a volume once the root filesystem is read-only.
+        "volume_mounts": [{"name": TMP_VOLUME, "mount_path": "/tmp"}],
+    }
+    if app.args:
+        spec["args"] = _args(app, color)
+    if app.env:
+        spec["env"] = [{"name": k, "value": v} for k, v in app.env]
+    return spec
+
+
+def pod_template(app: AppSettings, color: Color) -> k8s.core.v1.PodTemplateSpecArgsDict:
+    return {
+        "metadata": {"labels": naming.pod_labels(app.name, color, app.color(color).version)},
+        "spec": {
+            "service_account_name": naming.service_account_name(app.name),
+            "automount_service_account_token": False,
+            "security_context": pod_security_context(),
+            "termination_grace_period_seconds": TERMINATION_GRACE_SECONDS,
+            "containers": [container(app, color)],
+            "volumes": [{"name": TMP_VOLUME, "empty_dir": {"size_limit": TMP_SIZE_LIMIT}}],
+        },
+    }
+
+
+def deployment_spec(app: AppSettings, color: Color) -> k8s.apps.v1.DeploymentSpecArgsDict:
+    return {
+        "replicas": app.replicas(color),
+        "selector": {"match_labels": naming.selector(app.name, color)},
+        "min_ready_seconds": MIN_READY_SECONDS,
+        "progress_deadline_seconds": PROGRESS_DEADLINE_SECONDS,
+        # Never below the desired count during a rollout: a new pod is ready before an old one goes.
+        "strategy": {"type": "RollingUpdate", "rolling_update": {"max_unavailable": 0, "max_surge": 1}},
+        "template": pod_template(app, color),
+    }

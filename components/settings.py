@@ -1,0 +1,453 @@
+"""Stack settings: a pure parse from raw config values to frozen dataclasses.
+
+`parse_settings` takes the raw strings the Pulumi engine hands a program (structured values as
+JSON text) and returns `Settings`, or raises one `ConfigError` that lists every bad key at once,
+each with the value given, what is allowed and the `pulumi config set` command that fixes it.
+Nothing here registers a resource, so a bad config never half-applies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, TypeVar
+
+import pulumi
+
+from components import naming
+from components.naming import COLORS, Color
+
+T = TypeVar("T")
+
+# Defaults, owned here (Pulumi.yaml declares the same values; a test keeps the two equal).
+DEFAULT_APP_NAME: Final = "backend"
+DEFAULT_NAMESPACE: Final = "bluegreen-dev"
+DEFAULT_REPLICAS: Final = 2
+DEFAULT_CONTAINER_PORT: Final = 8080
+DEFAULT_SERVICE_PORT: Final = 80
+DEFAULT_SERVICE_TYPE: Final = "ClusterIP"
+DEFAULT_READINESS_PATH: Final = "/"
+DEFAULT_CREATE_NAMESPACE: Final = True
+DEFAULT_PRE_SWITCH_GATE: Final = True
+SERVICE_TYPES: Final = ("ClusterIP", "NodePort", "LoadBalancer")
+
+# Keys an app may set; at the top level they describe the stack's one app, or, when `apps` is
+# set, the value every app falls back to.
+APP_KEYS: Final = (
+    "activeColor",
+    "blueImage",
+    "blueVersion",
+    "blueReplicas",
+    "greenImage",
+    "greenVersion",
+    "greenReplicas",
+    "idleReplicas",
+    "containerPort",
+    "servicePort",
+    "serviceType",
+    "readinessPath",
+    "smokePath",
+    "args",
+    "env",
+)
+STACK_KEYS: Final = ("appName", "namespace", "createNamespace", "preSwitchGate", "apps", "frontend")
+KNOWN_KEYS: Final = frozenset(APP_KEYS + STACK_KEYS)
+
+_INTEGER: Final = re.compile(r"^-?[0-9]+$")
+
+
+@dataclass(frozen=True)
+class ColorSettings:
+    """What runs in one color."""
+
+    image: str
+    version: str
+    replicas: int
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """One blue/green app: two colors behind one active and one preview Service."""
+
+    name: str
+    active_color: Color
+    blue: ColorSettings
+    green: ColorSettings
+    container_port: int
+    service_port: int
+    service_type: str
+    readiness_path: str
+    idle_replicas: int | None = None
+    """Replicas of the idle color; None keeps it at full size so a rollback is instant."""
+    smoke_path: str | None = None
+    """Path the pre-switch gate GETs on the target color; None skips the HTTP check."""
+    args: tuple[str, ...] = ()
+    """Container args; `{color}`, `{version}` and `{port}` are filled in per color."""
+    env: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def idle_color(self) -> Color:
+        return naming.other_color(self.active_color)
+
+    def color(self, color: Color) -> ColorSettings:
+        return self.blue if color == "blue" else self.green
+
+    def replicas(self, color: Color) -> int:
+        """The replica count a color's Deployment gets in this stack."""
+        if color == self.idle_color and self.idle_replicas is not None:
+            return self.idle_replicas
+        return self.color(color).replicas
+
+
+@dataclass(frozen=True)
+class FrontendSettings:
+    """The optional frontend that reaches an app only through its Service's DNS name."""
+
+    image: str
+    backend: str
+    replicas: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    namespace: str
+    create_namespace: bool
+    pre_switch_gate: bool
+    apps: tuple[AppSettings, ...]
+    frontend: FrontendSettings | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str
+    value: object
+    allowed: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.key} = {_show(self.value)}: {self.allowed}. Fix: {self.fix}"
+
+
+class ConfigError(pulumi.RunError):
+    """Every bad config key at once; the CLI prints it without a traceback."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid stack config ({len(problems)} problem(s)):\n{lines}")
+
+
+def _show(value: object) -> str:
+    return "(not set)" if value is None else json.dumps(value)
+
+
+@dataclass
+class _Reader:
+    """Reads one scope of keys (the stack, or one entry of `apps`), collecting problems."""
+
+    values: Mapping[str, Any]
+    problems: list[Problem]
+    path: str = ""
+    """The `apps[i].` prefix of a list entry's keys; empty at the top level."""
+    fallback: _Reader | None = None
+    label: str = ""
+    seen: set[str] = field(default_factory=set)
+
+    def key(self, name: str) -> str:
+        return f"{naming.PROJECT}:{self.path}{name}"
+
+    def fix(self, name: str, example: object) -> str:
+        text = example if isinstance(example, str) else json.dumps(example)
+        if self.path:
+            return f"pulumi config set --path '{self.key(name)}' {text}"
+        return f"pulumi config set {self.key(name)} {text}"
+
+    def bad(self, name: str, value: object, allowed: str, example: object, fix: str = "") -> None:
+        allowed = f"{allowed} (app {self.label!r})" if self.label else allowed
+        self.problems.append(Problem(self.key(name), value, allowed, fix or self.fix(name, example)))
+
+    def raw(self, name: str) -> tuple[_Reader, Any]:
+        """The value and the scope that holds it, falling back to the top level."""
+        if name in self.values:
+            return self, self.values[name]
+        if self.fallback is not None:
+            return self.fallback.raw(name)
+        return self, None
+
+    def read(self, name: str, check: Callable[[_Reader, str, Any], T], default: T) -> T:
+        scope, value = self.raw(name)
+        if value is None:
+            return default
+        return check(scope, name, value)
+
+
+def _text(
+    allowed: str, example: str, pattern: re.Pattern[str] | None = None, max_len: int = 0
+) -> Callable[[_Reader, str, Any], str]:
+    def check(scope: _Reader, name: str, value: Any) -> str:
+        ok = isinstance(value, str) and value != ""
+        if ok and pattern is not None:
+            ok = bool(pattern.match(value))
+        if ok and max_len:
+            ok = len(value) <= max_len
+        if not ok:
+            scope.bad(name, value, allowed, example)
+            return example
+        return value
+
+    return check
+
+
+def _integer(
+    minimum: int, example: int, maximum: int | None = None, allowed: str = ""
+) -> Callable[[_Reader, str, Any], int]:
+    def check(scope: _Reader, name: str, value: Any) -> int:
+        number: int | None = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, str) and _INTEGER.match(value.strip()):
+            number = int(value)
+        if number is None or number < minimum or (maximum is not None and number > maximum):
+            limits = f"from {minimum} to {maximum}" if maximum is not None else f"{minimum} or more"
+            scope.bad(name, value, allowed or f"must be a whole number {limits}", example)
+            return example
+        return number
+
+    return check
+
+
+def _boolean(example: bool) -> Callable[[_Reader, str, Any], bool]:
+    def check(scope: _Reader, name: str, value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        if value in ("true", "false"):
+            return value == "true"
+        scope.bad(name, value, 'must be "true" or "false"', json.dumps(example))
+        return example
+
+    return check
+
+
+def _json(kind: type, example: str) -> Callable[[_Reader, str, Any], Any]:
+    def check(scope: _Reader, name: str, value: Any) -> Any:
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = json.loads(value)
+        if not isinstance(value, kind):
+            scope.bad(name, value, f"must be a JSON {kind.__name__}", example)
+            return kind()
+        return value
+
+    return check
+
+
+def _active_color(scope: _Reader, name: str, value: Any) -> Color:
+    for color in COLORS:
+        if value == color:
+            return color
+    scope.bad(name, value, 'must be exactly "blue" or "green" (lower case, no spaces)', "blue")
+    return "blue"
+
+
+def _image(scope: _Reader, name: str, value: Any) -> str:
+    problem = image_problem(value)
+    if problem:
+        repo = value.strip().split("@")[0].rsplit(":", 1)[0] if isinstance(value, str) else ""
+        scope.bad(name, value, problem, f"{repo or '<repository>'}:<tag>")
+    return value if isinstance(value, str) else ""
+
+
+def image_problem(image: object) -> str | None:
+    """Why `image` is not a pinned image reference, or None when it is."""
+    if not isinstance(image, str) or not image.strip():
+        return "must be an image reference with a tag or digest, not empty"
+    if image != image.strip() or any(c.isspace() for c in image):
+        return "must not contain spaces"
+    if "@" in image:
+        return None
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return "must be pinned with a tag or digest (no tag means latest)"
+    if last.rsplit(":", 1)[1] == "latest":
+        return 'must be pinned to a tag or digest other than "latest"'
+    return None
+
+
+_COLOR_EXAMPLE_VERSION: Final = "1.0.0"
+
+
+def _color_settings(scope: _Reader, color: Color, image_default: str | None) -> ColorSettings:
+    image = scope.read(f"{color}Image", _image, image_default)
+    if image is None:
+        scope.bad(f"{color}Image", None, "must be set to an image with a tag or digest", "<image>:<tag>")
+        image = ""
+    version = scope.read(
+        f"{color}Version",
+        _text(
+            "must be a label value: 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+            _COLOR_EXAMPLE_VERSION,
+            naming.LABEL_VALUE,
+            naming.MAX_LABEL_LENGTH,
+        ),
+        None,
+    )
+    if version is None:
+        scope.bad(f"{color}Version", None, "must be set to the version this color runs", "1.0.0")
+        version = ""
+    replicas = scope.read(f"{color}Replicas", _integer(0, DEFAULT_REPLICAS), DEFAULT_REPLICAS)
+    return ColorSettings(image=image, version=version, replicas=replicas)
+
+
+def _app_name_check() -> Callable[[_Reader, str, Any], str]:
+    return _text(
+        f"must be a DNS-1035 label of at most {naming.MAX_APP_NAME_LENGTH} characters: lower case "
+        "letters, digits and '-', starting with a letter and ending with a letter or digit",
+        DEFAULT_APP_NAME,
+        naming.DNS1035_LABEL,
+        naming.MAX_APP_NAME_LENGTH,
+    )
+
+
+def _app(scope: _Reader, name: str) -> AppSettings:
+    active = scope.read("activeColor", _active_color, None)
+    if active is None:
+        scope.bad("activeColor", None, 'must be set to "blue" or "green"', "blue")
+        active = "blue"
+    blue = _color_settings(scope, "blue", None)
+    green = _color_settings(scope, "green", None)
+    idle = naming.other_color(active)
+    idle_full = (blue if idle == "blue" else green).replicas
+    idle_replicas = scope.read(
+        "idleReplicas",
+        _integer(
+            0,
+            0,
+            idle_full,
+            f"must be a whole number from 0 to {idle_full} ({idle}Replicas, the idle color's size)",
+        ),
+        None,
+    )
+    port_check = _integer(1, DEFAULT_CONTAINER_PORT, 65535)
+    path_check = _text("must be an HTTP path starting with '/'", "/", re.compile(r"^/\S*$"))
+    args: list[Any] = scope.read("args", _json(list, '["-text={version}"]'), [])
+    if not all(isinstance(a, str) for a in args):
+        scope.bad("args", args, "must be a JSON list of strings", '["-text={version}"]')
+        args = []
+    env: dict[Any, Any] = scope.read("env", _json(dict, '{"LOG_LEVEL":"info"}'), {})
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+        scope.bad("env", env, "must be a JSON object of string values", '{"LOG_LEVEL":"info"}')
+        env = {}
+    return AppSettings(
+        name=name,
+        active_color=active,
+        blue=blue,
+        green=green,
+        container_port=scope.read("containerPort", port_check, DEFAULT_CONTAINER_PORT),
+        service_port=scope.read("servicePort", _integer(1, DEFAULT_SERVICE_PORT, 65535), DEFAULT_SERVICE_PORT),
+        service_type=scope.read(
+            "serviceType",
+            _text(
+                f"must be one of {', '.join(SERVICE_TYPES)}",
+                DEFAULT_SERVICE_TYPE,
+                re.compile(f"^({'|'.join(SERVICE_TYPES)})$"),
+            ),
+            DEFAULT_SERVICE_TYPE,
+        ),
+        readiness_path=scope.read("readinessPath", path_check, DEFAULT_READINESS_PATH),
+        idle_replicas=idle_replicas,
+        smoke_path=scope.read("smokePath", path_check, None),
+        args=tuple(args),
+        env=tuple(sorted(env.items())),
+    )
+
+
+def _frontend(top: _Reader, apps: tuple[AppSettings, ...]) -> FrontendSettings | None:
+    value = top.read("frontend", _json(dict, '{"image":"<image>:<tag>"}'), None)
+    if not value:
+        return None
+    scope = _Reader(value, top.problems, path="frontend.")
+    image = scope.read("image", _image, None)
+    if image is None:
+        scope.bad("image", None, "must be set to an image with a tag or digest", "<image>:<tag>")
+        image = ""
+    names = [a.name for a in apps]
+    backend = scope.read(
+        "backend",
+        _text(f"must name an app of this stack: {', '.join(names)}", names[0] if names else DEFAULT_APP_NAME),
+        names[0] if names else "",
+    )
+    if backend not in names and names:
+        scope.bad("backend", backend, f"must name an app of this stack: {', '.join(names)}", names[0])
+    replicas = scope.read("replicas", _integer(0, DEFAULT_REPLICAS), DEFAULT_REPLICAS)
+    return FrontendSettings(image=image, backend=backend, replicas=replicas)
+
+
+def parse_settings(raw: Mapping[str, Any]) -> Settings:
+    """Parse unqualified `bluegreen:` config keys into `Settings`, or raise one `ConfigError`."""
+    problems: list[Problem] = []
+    top = _Reader(raw, problems)
+    for key in sorted(set(raw) - KNOWN_KEYS):
+        top.bad(
+            key,
+            raw[key],
+            f"is not a known key; known keys: {', '.join(sorted(KNOWN_KEYS))}",
+            "",
+            fix=f"pulumi config rm {top.key(key)}",
+        )
+    namespace = top.read(
+        "namespace",
+        _text(
+            "must be a DNS-1123 label of at most 63 characters: lower case letters, digits and '-', "
+            "starting and ending with a letter or digit",
+            DEFAULT_NAMESPACE,
+            naming.DNS1123_LABEL,
+            naming.MAX_LABEL_LENGTH,
+        ),
+        DEFAULT_NAMESPACE,
+    )
+    entries = top.read("apps", _json(list, '[{"name":"backend"}]'), None)
+    apps: list[AppSettings] = []
+    if entries is None:
+        apps.append(_app(top, top.read("appName", _app_name_check(), DEFAULT_APP_NAME)))
+    elif not entries:
+        top.bad("apps", entries, "must list at least one app", '[{"name":"backend",...}]')
+    for index, entry in enumerate(entries or ()):
+        scope = _Reader(entry if isinstance(entry, dict) else {}, problems, path=f"apps[{index}].", fallback=top)
+        if not isinstance(entry, dict):
+            scope.bad("", entry, "must be an object with at least name, images and versions", "{...}")
+            continue
+        name = _Reader(entry, problems, path=f"apps[{index}].").read("name", _app_name_check(), None)
+        if name is None:
+            scope.bad("name", None, "must be set to the app's name", DEFAULT_APP_NAME)
+            continue
+        scope.label = name
+        apps.append(_app(scope, name))
+    seen: set[str] = set()
+    for app in apps:
+        if app.name in seen:
+            top.bad("apps", app.name, "app names must be unique within a stack", "...")
+        seen.add(app.name)
+    settings = Settings(
+        namespace=namespace,
+        create_namespace=top.read("createNamespace", _boolean(DEFAULT_CREATE_NAMESPACE), DEFAULT_CREATE_NAMESPACE),
+        pre_switch_gate=top.read("preSwitchGate", _boolean(DEFAULT_PRE_SWITCH_GATE), DEFAULT_PRE_SWITCH_GATE),
+        apps=tuple(apps),
+        frontend=_frontend(top, tuple(apps)),
+    )
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def load_settings() -> Settings:
+    """Read every `bluegreen:` key of the running stack and parse it."""
+    from pulumi.runtime import config as runtime_config
+
+    prefix = f"{naming.PROJECT}:"
+    keys = {k for k in (*runtime_config.CONFIG.get(), *runtime_config.get_config_env()) if k.startswith(prefix)}
+    config = pulumi.Config(naming.PROJECT)
+    raw = {key[len(prefix) :]: config.get(key[len(prefix) :]) for key in keys}
+    return parse_settings({k: v for k, v in raw.items() if v is not None})
