@@ -248,16 +248,26 @@ def _active_color(scope: _Reader, name: str, value: Any) -> Color:
     for color in COLORS:
         if value == color:
             return color
-    scope.bad(name, value, 'must be exactly "blue" or "green" (lower case, no spaces)', "blue")
+    meant = value.strip().lower() if isinstance(value, str) else ""
+    scope.bad(
+        name, value, 'must be exactly "blue" or "green" (lower case, no spaces)', meant if meant in COLORS else "blue"
+    )
     return "blue"
 
 
 def _image(scope: _Reader, name: str, value: Any) -> str:
     problem = image_problem(value)
     if problem:
-        repo = value.strip().split("@")[0].rsplit(":", 1)[0] if isinstance(value, str) else ""
+        repo = _repository(value.strip()) if isinstance(value, str) else ""
         scope.bad(name, value, problem, f"{repo or '<repository>'}:<tag>")
     return value if isinstance(value, str) else ""
+
+
+def _repository(image: str) -> str:
+    """The image reference without its tag or digest (a registry's port is not a tag)."""
+    image = image.split("@", 1)[0]
+    head, _, last = image.rpartition("/")
+    return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
 
 
 def image_problem(image: object) -> str | None:

@@ -116,7 +116,7 @@ def dev_config() -> dict[str, Any]:
     return config
 
 
-def _engine_value(value: Any) -> str:
+def engine_value(value: Any) -> str:
     """The engine hands a program every config value as a string, structured ones as JSON."""
     if isinstance(value, str):
         return value
@@ -129,7 +129,7 @@ def run_program(config: Mapping[str, Any], *, preview: bool = False) -> Run:
     runtime_settings.ROOT.set(None)
     monitor = RecordingMonitor(_Mocks())
     pulumi.runtime.set_mocks(_Mocks(), project=naming.PROJECT, stack=STACK, preview=preview, monitor=monitor)
-    pulumi.runtime.set_all_config({f"{naming.PROJECT}:{k}": _engine_value(v) for k, v in config.items()})
+    pulumi.runtime.set_all_config({f"{naming.PROJECT}:{k}": engine_value(v) for k, v in config.items()})
     run = Run(monitor.registrations)
 
     @pulumi.runtime.test

@@ -1,0 +1,63 @@
+"""Pulumi.yaml is valid for the Pulumi CLI and declares every key the program reads, with its defaults."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+import yaml
+
+from components import settings
+from tests.conftest import ROOT, SHARED
+
+SCHEMA = SHARED / "schemas" / "pulumi-project.schema.json"
+
+
+def _project() -> dict:
+    return yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+
+
+@pytest.mark.skipif(not SCHEMA.exists(), reason=f"Pulumi's project schema is not at {SCHEMA} (../shared is absent)")
+def test_pulumi_yaml_validates_against_pulumis_own_schema():
+    jsonschema.validate(_project(), json.loads(SCHEMA.read_text()))
+
+
+def test_project_is_named_bluegreen_and_runs_python_from_the_makefile_venv():
+    project = _project()
+    assert project["name"] == "bluegreen"
+    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
+
+
+def test_pulumi_yaml_declares_exactly_the_keys_the_program_reads():
+    assert set(_project()["config"]) == settings.KNOWN_KEYS
+
+
+def test_pulumi_yaml_defaults_equal_the_programs_defaults():
+    defaults = {key: spec["default"] for key, spec in _project()["config"].items() if "default" in spec}
+    assert defaults == {
+        "appName": settings.DEFAULT_APP_NAME,
+        "namespace": settings.DEFAULT_NAMESPACE,
+        "createNamespace": settings.DEFAULT_CREATE_NAMESPACE,
+        "blueReplicas": settings.DEFAULT_REPLICAS,
+        "greenReplicas": settings.DEFAULT_REPLICAS,
+        "containerPort": settings.DEFAULT_CONTAINER_PORT,
+        "servicePort": settings.DEFAULT_SERVICE_PORT,
+        "serviceType": settings.DEFAULT_SERVICE_TYPE,
+        "readinessPath": settings.DEFAULT_READINESS_PATH,
+        "preSwitchGate": settings.DEFAULT_PRE_SWITCH_GATE,
+    }
+
+
+def test_every_key_has_a_type_and_a_description():
+    for key, spec in _project()["config"].items():
+        assert spec["type"] in {"string", "integer", "boolean", "array", "object"}, key
+        assert spec["description"].strip(), key
+
+
+def test_dev_stack_runs_backend_blue_at_1_1_and_green_at_1_2():
+    stack = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]
+    assert stack["bluegreen:appName"] == "backend"
+    assert stack["bluegreen:activeColor"] == "blue"
+    assert (stack["bluegreen:blueVersion"], stack["bluegreen:greenVersion"]) == ("1.1", "1.2")
+    assert stack["bluegreen:blueImage"] == stack["bluegreen:greenImage"] == "hashicorp/http-echo:1.0.0"

@@ -1,0 +1,44 @@
+"""Resource options, as the engine receives them: protection and the cutover's dependency edges."""
+
+from __future__ import annotations
+
+import pytest
+
+from components import naming
+
+
+@pytest.mark.parametrize("active", naming.COLORS)
+def test_active_service_is_protected_and_waits_for_the_active_deployment(program, active):
+    run = program({"activeColor": active})
+    service = run.get("Service", "backend")
+    assert service.protect is True
+    assert run.get("Deployment", f"backend-{active}").urn in service.dependencies
+    assert run.get("Deployment", f"backend-{naming.other_color(active)}").urn not in service.dependencies
+
+
+@pytest.mark.parametrize("active", naming.COLORS)
+def test_idle_deployment_waits_for_the_active_service(program, active):
+    run = program({"activeColor": active})
+    service = run.get("Service", "backend")
+    assert service.urn in run.get("Deployment", f"backend-{naming.other_color(active)}").dependencies
+    assert service.urn not in run.get("Deployment", f"backend-{active}").dependencies
+
+
+@pytest.mark.parametrize("active", naming.COLORS)
+def test_only_the_active_service_is_protected(program, active):
+    run = program({"activeColor": active})
+    assert [r.name for r in run.kubernetes if r.protect] == ["backend"]
+
+
+def test_every_app_resource_waits_for_the_namespace(program):
+    run = program()
+    namespace = run.get("Namespace", "bluegreen-dev").urn
+    app_resources = [r for r in run.kubernetes if r.type != "kubernetes:core/v1:Namespace"]
+    assert all(namespace in r.dependencies for r in app_resources)
+
+
+def test_only_the_preview_service_skips_the_endpoint_await(program):
+    run = program({"idleReplicas": 0})
+    skipping = [r.name for r in run.kubernetes if "pulumi.com/skipAwait" in r.inputs["metadata"].get("annotations", {})]
+    assert skipping == ["backend-preview"]
+    assert run.get("Service", "backend-preview").inputs["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
