@@ -5,7 +5,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import naming
 from components.bluegreen import BlueGreenApp, BlueGreenAppArgs
+from components.frontend import Frontend, FrontendArgs
 from components.settings import load_settings
 
 settings = load_settings()
@@ -27,7 +29,16 @@ if settings.create_namespace:
     )
 
 apps = {
-    app.name: BlueGreenApp(app.name, BlueGreenAppArgs(app=app, namespace=settings.namespace, wait_for=wait_for))
+    app.name: BlueGreenApp(
+        app.name,
+        BlueGreenAppArgs(
+            app=app,
+            namespace=settings.namespace,
+            wait_for=wait_for,
+            clients=settings.clients(app.name),
+            api_server_cidrs=settings.api_server_cidrs,
+        ),
+    )
     for app in settings.apps
 }
 
@@ -36,3 +47,18 @@ pulumi.export("apps", {name: component.outputs() for name, component in apps.ite
 if len(apps) == 1:
     for key, value in next(iter(apps.values())).outputs().items():
         pulumi.export(key, value)
+
+if settings.frontend is not None:
+    backend = next(a for a in settings.apps if a.name == settings.frontend.backend)
+    upstream = f"http://{naming.service_dns_name(backend.name, settings.namespace)}:{backend.service_port}"
+    frontend = Frontend(
+        settings.frontend.name,
+        FrontendArgs(
+            frontend=settings.frontend,
+            namespace=settings.namespace,
+            backend_url=upstream,
+            wait_for=[*wait_for, apps[backend.name]],
+        ),
+    )
+    pulumi.export("frontendService", frontend.service_name)
+    pulumi.export("frontendUpstream", upstream)

@@ -37,6 +37,10 @@ class BlueGreenAppArgs:
     """Resources every child depends on, such as the Namespace the program creates."""
     before_switch: Sequence[pulumi.ResourceHook] = field(default=())
     """`before_update` hooks on the active Service: a failing one stops a cutover before it moves traffic."""
+    clients: Sequence[str] = field(default=())
+    """`app` labels of the pods allowed to connect; when set, a NetworkPolicy denies every other ingress."""
+    api_server_cidrs: Sequence[str] = field(default=())
+    """Also admitted when the app has a smoke path: the API server's proxy, which runs the pre-switch check."""
 
 
 def _check(args: BlueGreenAppArgs) -> None:
@@ -66,6 +70,21 @@ def _check(args: BlueGreenAppArgs) -> None:
         problems.append(f"app.idle_replicas {app.idle_replicas} is outside 0..{app.color(app.idle_color).replicas}")
     if problems:
         raise ValueError("BlueGreenApp: " + "; ".join(problems))
+
+
+def _network_policy_spec(args: BlueGreenAppArgs) -> k8s.networking.v1.NetworkPolicySpecArgsDict:
+    """Ingress to both colors (selected by `app` alone) only from the clients, on the container port."""
+    ports: list[k8s.networking.v1.NetworkPolicyPortArgsDict] = [{"port": args.app.container_port, "protocol": "TCP"}]
+    rules: list[k8s.networking.v1.NetworkPolicyIngressRuleArgsDict] = [
+        {"from_": [{"pod_selector": {"match_labels": naming.app_selector(c)}} for c in args.clients], "ports": ports}
+    ]
+    if args.app.smoke_path and args.api_server_cidrs:
+        rules.append({"from_": [{"ip_block": {"cidr": cidr}} for cidr in args.api_server_cidrs], "ports": ports})
+    return {
+        "pod_selector": {"match_labels": naming.app_selector(args.app.name)},
+        "policy_types": ["Ingress"],
+        "ingress": rules,
+    }
 
 
 class BlueGreenApp(pulumi.ComponentResource):
@@ -158,6 +177,16 @@ class BlueGreenApp(pulumi.ComponentResource):
                 },
                 opts=child,
             )
+
+        if args.clients:
+            self.network_policy: k8s.networking.v1.NetworkPolicy | None = k8s.networking.v1.NetworkPolicy(
+                naming.network_policy_name(app.name),
+                metadata=metadata(naming.network_policy_name(app.name)),
+                spec=_network_policy_spec(args),
+                opts=child,
+            )
+        else:
+            self.network_policy = None
 
         self._app = app
         self.active_color, self.idle_color = active, idle

@@ -75,3 +75,12 @@ def pod_labels(app: str, color: Color, version: str) -> dict[str, str]:
         "app.kubernetes.io/version": version,
         "app.kubernetes.io/managed-by": "pulumi",
     }
+
+
+def network_policy_name(app: str) -> str:
+    return app
+
+
+def app_selector(app: str) -> dict[str, str]:
+    """Every pod of an app, both colors: what a NetworkPolicy selects, so a cutover never touches it."""
+    return {APP_LABEL: app}

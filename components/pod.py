@@ -13,7 +13,6 @@ from components.settings import AppSettings
 # Numeric IDs, because `runAsNonRoot` is checked against the image's USER by the kubelet and an
 # image that runs as root, or as a user *name*, never starts without them.
 RUN_AS_USER: Final = 65532
-RUN_AS_GROUP: Final = 65532
 MIN_READY_SECONDS: Final = 10
 """A new pod must stay ready this long before it counts as available."""
 TERMINATION_GRACE_SECONDS: Final = 30
@@ -30,27 +29,51 @@ TMP_SIZE_LIMIT: Final = "64Mi"
 PORT_NAME: Final = "http"
 
 
-def pod_security_context() -> k8s.core.v1.PodSecurityContextArgsDict:
+def pod_security_context(uid: int = RUN_AS_USER) -> k8s.core.v1.PodSecurityContextArgsDict:
     return {
         "run_as_non_root": True,
-        "run_as_user": RUN_AS_USER,
-        "run_as_group": RUN_AS_GROUP,
-        "fs_group": RUN_AS_GROUP,
+        "run_as_user": uid,
+        "run_as_group": uid,
+        "fs_group": uid,
         "seccomp_profile": {"type": "RuntimeDefault"},
     }
 
 
-def container_security_context() -> k8s.core.v1.SecurityContextArgsDict:
+def container_security_context(uid: int = RUN_AS_USER) -> k8s.core.v1.SecurityContextArgsDict:
     return {
         "allow_privilege_escalation": False,
         "capabilities": {"drop": ["ALL"]},
         "privileged": False,
         "read_only_root_filesystem": True,
         "run_as_non_root": True,
-        "run_as_user": RUN_AS_USER,
-        "run_as_group": RUN_AS_GROUP,
+        "run_as_user": uid,
+        "run_as_group": uid,
         "seccomp_profile": {"type": "RuntimeDefault"},
     }
+
+
+def readiness_probe(path: str) -> k8s.core.v1.ProbeArgsDict:
+    return {
+        "http_get": {"path": path, "port": PORT_NAME},
+        "period_seconds": READINESS_PERIOD_SECONDS,
+        "failure_threshold": 3,
+    }
+
+
+def liveness_probe() -> k8s.core.v1.ProbeArgsDict:
+    # Readiness decides traffic, so it asks the app over HTTP; liveness only restarts a pod that
+    # stopped accepting connections, so a slow dependency never restarts every pod at once.
+    return {
+        "tcp_socket": {"port": PORT_NAME},
+        "initial_delay_seconds": LIVENESS_INITIAL_DELAY_SECONDS,
+        "period_seconds": LIVENESS_PERIOD_SECONDS,
+        "failure_threshold": 3,
+    }
+
+
+def tmp_volume() -> tuple[k8s.core.v1.VolumeArgsDict, k8s.core.v1.VolumeMountArgsDict]:
+    """Every path a container writes needs a volume once the root filesystem is read-only."""
+    return {"name": TMP_VOLUME, "empty_dir": {"size_limit": TMP_SIZE_LIMIT}}, {"name": TMP_VOLUME, "mount_path": "/tmp"}
 
 
 def _args(app: AppSettings, color: Color) -> list[str]:
@@ -63,23 +86,11 @@ def container(app: AppSettings, color: Color) -> k8s.core.v1.ContainerArgsDict:
         "name": app.name,
         "image": app.color(color).image,
         "ports": [{"name": PORT_NAME, "container_port": app.container_port, "protocol": "TCP"}],
-        # Readiness decides traffic, so it asks the app over HTTP; liveness only restarts a pod
-        # that stopped accepting connections, so a slow dependency never restarts every pod.
-        "readiness_probe": {
-            "http_get": {"path": app.readiness_path, "port": PORT_NAME},
-            "period_seconds": READINESS_PERIOD_SECONDS,
-            "failure_threshold": 3,
-        },
-        "liveness_probe": {
-            "tcp_socket": {"port": PORT_NAME},
-            "initial_delay_seconds": LIVENESS_INITIAL_DELAY_SECONDS,
-            "period_seconds": LIVENESS_PERIOD_SECONDS,
-            "failure_threshold": 3,
-        },
+        "readiness_probe": readiness_probe(app.readiness_path),
+        "liveness_probe": liveness_probe(),
         "resources": RESOURCES,
         "security_context": container_security_context(),
-        # Every path a container writes needs a volume once the root filesystem is read-only.
-        "volume_mounts": [{"name": TMP_VOLUME, "mount_path": "/tmp"}],
+        "volume_mounts": [tmp_volume()[1]],
     }
     if app.args:
         spec["args"] = _args(app, color)
@@ -97,7 +108,7 @@ def pod_template(app: AppSettings, color: Color) -> k8s.core.v1.PodTemplateSpecA
             "security_context": pod_security_context(),
             "termination_grace_period_seconds": TERMINATION_GRACE_SECONDS,
             "containers": [container(app, color)],
-            "volumes": [{"name": TMP_VOLUME, "empty_dir": {"size_limit": TMP_SIZE_LIMIT}}],
+            "volumes": [tmp_volume()[0]],
         },
     }
 

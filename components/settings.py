@@ -9,9 +9,10 @@ Nothing here registers a resource, so a bad config never half-applies.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
@@ -24,6 +25,7 @@ T = TypeVar("T")
 
 # Defaults, owned here (Pulumi.yaml declares the same values; a test keeps the two equal).
 DEFAULT_APP_NAME: Final = "backend"
+DEFAULT_FRONTEND_NAME: Final = "frontend"
 DEFAULT_NAMESPACE: Final = "bluegreen-dev"
 DEFAULT_REPLICAS: Final = 2
 DEFAULT_CONTAINER_PORT: Final = 8080
@@ -53,7 +55,15 @@ APP_KEYS: Final = (
     "args",
     "env",
 )
-STACK_KEYS: Final = ("appName", "namespace", "createNamespace", "preSwitchGate", "apps", "frontend")
+STACK_KEYS: Final = (
+    "appName",
+    "namespace",
+    "createNamespace",
+    "preSwitchGate",
+    "apps",
+    "frontend",
+    "apiServerCidrs",
+)
 KNOWN_KEYS: Final = frozenset(APP_KEYS + STACK_KEYS)
 
 _INTEGER: Final = re.compile(r"^-?[0-9]+$")
@@ -106,8 +116,10 @@ class AppSettings:
 class FrontendSettings:
     """The optional frontend that reaches an app only through its Service's DNS name."""
 
+    name: str
     image: str
     backend: str
+    """The app whose Service the frontend proxies to; only its pods accept the frontend's traffic."""
     replicas: int
 
 
@@ -118,6 +130,12 @@ class Settings:
     pre_switch_gate: bool
     apps: tuple[AppSettings, ...]
     frontend: FrontendSettings | None = None
+    api_server_cidrs: tuple[str, ...] = ()
+    """Where the API server's service proxy connects from: the pre-switch smoke check's source."""
+
+    def clients(self, app: str) -> tuple[str, ...]:
+        """The `app` labels of the pods that may connect to `app`; empty means no NetworkPolicy."""
+        return (self.frontend.name,) if self.frontend and self.frontend.backend == app else ()
 
 
 @dataclass(frozen=True)
@@ -161,9 +179,11 @@ class _Reader:
 
     def fix(self, name: str, example: object) -> str:
         text = example if isinstance(example, str) else json.dumps(example)
-        if self.path:
-            return f"pulumi config set --path '{self.key(name)}' {text}"
-        return f"pulumi config set {self.key(name)} {text}"
+        flags = "--path " if self.path else ""
+        key = f"'{self.key(name)}'" if self.path else self.key(name)
+        if text.startswith(("[", "{")):
+            return f"pulumi config set {flags}--json {key} '{text}'"
+        return f"pulumi config set {flags}{key} {text}"
 
     def bad(self, name: str, value: object, allowed: str, example: object, fix: str = "") -> None:
         allowed = f"{allowed} (app {self.label!r})" if self.label else allowed
@@ -374,25 +394,50 @@ def _app(scope: _Reader, name: str) -> AppSettings:
     )
 
 
+FRONTEND_KEYS: Final = ("name", "image", "backend", "replicas")
+
+
+def _unknown_keys(scope: _Reader, entry: Mapping[str, Any], known: Sequence[str]) -> None:
+    for key in sorted(set(entry) - set(known)):
+        scope.bad(
+            key, entry[key], f"is not a known key here; known keys: {', '.join(sorted(known))}", "", fix="remove it"
+        )
+
+
 def _frontend(top: _Reader, apps: tuple[AppSettings, ...]) -> FrontendSettings | None:
     value = top.read("frontend", _json(dict, '{"image":"<image>:<tag>"}'), None)
     if not value:
         return None
     scope = _Reader(value, top.problems, path="frontend.")
+    _unknown_keys(scope, value, FRONTEND_KEYS)
+    names = [a.name for a in apps]
+    name = scope.read("name", _app_name_check(), DEFAULT_FRONTEND_NAME)
+    if name in names:
+        scope.bad("name", name, f"must differ from every app's name ({', '.join(names)})", DEFAULT_FRONTEND_NAME)
     image = scope.read("image", _image, None)
     if image is None:
         scope.bad("image", None, "must be set to an image with a tag or digest", "<image>:<tag>")
         image = ""
-    names = [a.name for a in apps]
-    backend = scope.read(
-        "backend",
-        _text(f"must name an app of this stack: {', '.join(names)}", names[0] if names else DEFAULT_APP_NAME),
-        names[0] if names else "",
-    )
-    if backend not in names and names:
-        scope.bad("backend", backend, f"must name an app of this stack: {', '.join(names)}", names[0])
+    default_backend = names[0] if names else DEFAULT_APP_NAME
+    backend = scope.read("backend", _text("must be an app name", default_backend), default_backend)
+    if names and backend not in names:
+        scope.bad("backend", backend, f"must name an app of this stack: {', '.join(names)}", default_backend)
     replicas = scope.read("replicas", _integer(0, DEFAULT_REPLICAS), DEFAULT_REPLICAS)
-    return FrontendSettings(image=image, backend=backend, replicas=replicas)
+    return FrontendSettings(name=name, image=image, backend=backend, replicas=replicas)
+
+
+def _cidrs(scope: _Reader, name: str, value: Any) -> tuple[str, ...]:
+    example = '["172.18.0.0/16"]'
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = json.loads(value)
+    try:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError
+        return tuple(str(ipaddress.ip_network(v, strict=False)) for v in value)
+    except ValueError:
+        scope.bad(name, value, "must be a JSON list of CIDRs such as 10.0.0.0/24", example)
+        return ()
 
 
 def parse_settings(raw: Mapping[str, Any]) -> Settings:
@@ -434,19 +479,28 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
             scope.bad("name", None, "must be set to the app's name", DEFAULT_APP_NAME)
             continue
         scope.label = name
+        _unknown_keys(scope, entry, ("name", *APP_KEYS))
+        if name in (a.name for a in apps):
+            scope.bad("name", name, "must be unique among the stack's apps", f"{name}-2")
         apps.append(_app(scope, name))
-    seen: set[str] = set()
-    for app in apps:
-        if app.name in seen:
-            top.bad("apps", app.name, "app names must be unique within a stack", "...")
-        seen.add(app.name)
+    frontend = _frontend(top, tuple(apps))
     settings = Settings(
         namespace=namespace,
         create_namespace=top.read("createNamespace", _boolean(DEFAULT_CREATE_NAMESPACE), DEFAULT_CREATE_NAMESPACE),
         pre_switch_gate=top.read("preSwitchGate", _boolean(DEFAULT_PRE_SWITCH_GATE), DEFAULT_PRE_SWITCH_GATE),
         apps=tuple(apps),
-        frontend=_frontend(top, tuple(apps)),
+        frontend=frontend,
+        api_server_cidrs=top.read("apiServerCidrs", _cidrs, ()),
     )
+    for app in settings.apps:
+        if app.smoke_path and settings.clients(app.name) and not settings.api_server_cidrs:
+            top.bad(
+                "apiServerCidrs",
+                None,
+                f"must list where the API server's proxy connects from: app {app.name!r} has a smokePath and a "
+                "NetworkPolicy that admits only its clients, so the pre-switch smoke check needs this source admitted",
+                '["172.18.0.0/16"]',
+            )
     if problems:
         raise ConfigError(problems)
     return settings

@@ -121,3 +121,44 @@ def test_missing_required_keys_are_named():
 def test_pinned_images_are_accepted(image):
     settings = parse_settings({**dev_config(), "blueImage": image})
     assert settings.apps[0].blue.image == image
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (
+            {"frontend": '{"image": "nginx:latest"}'},
+            'bluegreen:frontend.image = "nginx:latest": must be pinned to a tag or digest other than "latest". '
+            "Fix: pulumi config set --path 'bluegreen:frontend.image' nginx:<tag>",
+        ),
+        (
+            {"frontend": '{"image": "nginx:1.27", "backend": "api"}'},
+            'bluegreen:frontend.backend = "api": must name an app of this stack: backend. '
+            "Fix: pulumi config set --path 'bluegreen:frontend.backend' backend",
+        ),
+        (
+            {"frontend": '{"image": "nginx:1.27", "name": "backend"}'},
+            'bluegreen:frontend.name = "backend": must differ from every app\'s name (backend). '
+            "Fix: pulumi config set --path 'bluegreen:frontend.name' frontend",
+        ),
+        (
+            {"apiServerCidrs": '["10.0.0.0/33"]'},
+            'bluegreen:apiServerCidrs = ["10.0.0.0/33"]: must be a JSON list of CIDRs such as 10.0.0.0/24. '
+            "Fix: pulumi config set --json bluegreen:apiServerCidrs '[\"172.18.0.0/16\"]'",
+        ),
+        (
+            {"smokePath": "/"},
+            "bluegreen:apiServerCidrs = (not set): must list where the API server's proxy connects from: app "
+            "'backend' has a smokePath and a NetworkPolicy that admits only its clients, so the pre-switch smoke "
+            "check needs this source admitted. Fix: pulumi config set --json bluegreen:apiServerCidrs "
+            "'[\"172.18.0.0/16\"]'",
+        ),
+    ],
+    ids=["frontend-latest", "frontend-unknown-backend", "frontend-name-clash", "bad-cidr", "smoke-without-cidrs"],
+)
+def test_bad_frontend_and_network_settings_are_rejected(program, overrides, expected):
+    registrations = []
+    with pytest.raises(ConfigError) as error:
+        registrations = program(overrides).registrations
+    assert [str(p) for p in error.value.problems] == [expected]
+    assert registrations == []

@@ -29,7 +29,7 @@ def _as_manifest(value: Any) -> Any:
 )
 def test_every_object_validates_strictly(program, overrides):
     run = program(overrides)
-    assert len(run.kubernetes) == 8
+    assert len(run.kubernetes) == 13
     for registration in run.kubernetes:
         manifest = _as_manifest(registration.inputs)
         kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)

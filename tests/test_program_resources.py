@@ -24,16 +24,27 @@ def test_dev_stack_registers_exactly_the_blue_green_resources(program):
             ("kubernetes:core/v1:Service", "backend-preview"),
             ("kubernetes:policy/v1:PodDisruptionBudget", "backend-blue"),
             ("kubernetes:policy/v1:PodDisruptionBudget", "backend-green"),
+            ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "backend"),
+            ("bluegreen:index:Frontend", "frontend"),
+            ("kubernetes:core/v1:ConfigMap", "frontend"),
+            ("kubernetes:core/v1:ServiceAccount", "frontend"),
+            ("kubernetes:apps/v1:Deployment", "frontend"),
+            ("kubernetes:core/v1:Service", "frontend"),
         ]
     )
 
 
 def test_every_app_resource_is_a_child_of_the_component(program):
     run = program()
-    component = run.get("BlueGreenApp", "backend")
-    children = [r for r in run.kubernetes if r.type != "kubernetes:core/v1:Namespace"]
-    assert len(children) == 7
-    assert {r.parent for r in children} == {component.urn}
+    for component, count in ((run.get("BlueGreenApp", "backend"), 8), (run.get("Frontend", "frontend"), 4)):
+        children = [r for r in run.registrations if r.parent == component.urn]
+        assert len(children) == count
+        assert all(r.is_kubernetes for r in children)
+    assert {r.parent for r in run.kubernetes} == {
+        run.get("Namespace", "bluegreen-dev").parent,
+        run.get("BlueGreenApp", "backend").urn,
+        run.get("Frontend", "frontend").urn,
+    }
     assert _short(run.get("Namespace", "bluegreen-dev").parent) == "pulumi:pulumi:Stack::bluegreen-dev"
 
 
@@ -78,7 +89,13 @@ def test_dev_stack_exports_the_documented_outputs(program):
         "greenVersion": "1.2",
         "greenReplicas": 2,
     }
-    assert outputs == {"namespace": "bluegreen-dev", "apps": {"backend": app}, **app}
+    assert outputs == {
+        "namespace": "bluegreen-dev",
+        "apps": {"backend": app},
+        **app,
+        "frontendService": "frontend",
+        "frontendUpstream": "http://backend.bluegreen-dev.svc.cluster.local:80",
+    }
 
 
 def test_idle_replicas_sets_only_the_idle_colors_size(program):

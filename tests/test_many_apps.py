@@ -1,0 +1,124 @@
+"""One stack, several blue/green apps: each its own component, cut over on its own."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.settings import ConfigError
+from tests.test_cutover import _diff
+
+ECHO = "hashicorp/http-echo:1.0.0"
+
+
+def _apps(**overrides: dict) -> str:
+    apps = [
+        {"name": "backend", "blueVersion": "1.1", "greenVersion": "1.2"},
+        {
+            "name": "api",
+            "blueImage": ECHO,
+            "blueVersion": "2.0",
+            "greenImage": ECHO,
+            "greenVersion": "2.1",
+            "activeColor": "green",
+        },
+        {"name": "worker", "blueVersion": "3.0", "greenVersion": "3.0", "blueReplicas": 3, "idleReplicas": 0},
+    ]
+    for index, fields in overrides.items():
+        apps[int(index[1:])].update(fields)
+    return json.dumps(apps)
+
+
+def test_three_apps_give_three_components_with_distinct_resources(program):
+    run = program({"apps": _apps()})
+    assert [r.name for r in run.registrations if r.type == "bluegreen:index:BlueGreenApp"] == [
+        "backend",
+        "api",
+        "worker",
+    ]
+    deployments = sorted(r.name for r in run.registrations if r.type == "kubernetes:apps/v1:Deployment")
+    assert deployments == [
+        "api-blue",
+        "api-green",
+        "backend-blue",
+        "backend-green",
+        "frontend",
+        "worker-blue",
+        "worker-green",
+    ]
+    for app in ("backend", "api", "worker"):
+        component = run.get("BlueGreenApp", app).urn
+        assert sorted(r.name for r in run.registrations if r.parent == component and r.type.endswith("Service")) == [
+            app,
+            f"{app}-preview",
+        ]
+
+
+def test_each_app_takes_its_own_active_color_or_the_stacks(program):
+    outputs = program({"apps": _apps(), "activeColor": "blue"}).outputs["apps"]
+    assert {name: app["activeColor"] for name, app in outputs.items()} == {
+        "backend": "blue",
+        "api": "green",
+        "worker": "blue",
+    }
+    assert (outputs["worker"]["blueReplicas"], outputs["worker"]["greenReplicas"]) == (3, 0)
+    assert outputs["api"]["serviceDns"] == "api.bluegreen-dev.svc.cluster.local"
+
+
+def test_several_apps_export_only_the_apps_map(program):
+    outputs = program({"apps": _apps()}).outputs
+    assert sorted(outputs) == ["apps", "frontendService", "frontendUpstream", "namespace"]
+
+
+def test_cutting_over_one_app_changes_only_that_apps_services(program):
+    before = {(r.type, r.name): r.inputs for r in program({"apps": _apps()}).registrations}
+    after = {(r.type, r.name): r.inputs for r in program({"apps": _apps(a1={"activeColor": "blue"})}).registrations}
+    assert set(before) == set(after)
+    changed = {name: _diff(before[t, name], after[t, name]) for t, name in before if before[t, name] != after[t, name]}
+    assert changed == {"api": [".spec.selector.color"], "api-preview": [".spec.selector.color"]}
+
+
+def test_the_frontends_backend_alone_gets_a_network_policy(program):
+    run = program({"apps": _apps()})
+    assert [r.name for r in run.registrations if r.type.endswith("NetworkPolicy")] == ["backend"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        (
+            {"blueImage": "nginx"},
+            'bluegreen:apps[1].blueImage = "nginx": must be pinned with a tag or digest (no tag means latest) '
+            "(app 'api'). Fix: pulumi config set --path 'bluegreen:apps[1].blueImage' nginx:<tag>",
+        ),
+        (
+            {"activeColor": "Green"},
+            'bluegreen:apps[1].activeColor = "Green": must be exactly "blue" or "green" (lower case, no spaces) '
+            "(app 'api'). Fix: pulumi config set --path 'bluegreen:apps[1].activeColor' green",
+        ),
+        (
+            {"idleReplicas": 5},
+            "bluegreen:apps[1].idleReplicas = 5: must be a whole number from 0 to 2 (blueReplicas, the idle color's "
+            "size) (app 'api'). Fix: pulumi config set --path 'bluegreen:apps[1].idleReplicas' 0",
+        ),
+        (
+            {"colour": "blue"},
+            'bluegreen:apps[1].colour = "blue": is not a known key here; known keys: activeColor, args, blueImage, '
+            "blueReplicas, blueVersion, containerPort, env, greenImage, greenReplicas, greenVersion, idleReplicas, "
+            "name, readinessPath, servicePort, serviceType, smokePath (app 'api'). Fix: remove it",
+        ),
+        (
+            {"name": "backend"},
+            "bluegreen:apps[1].name = \"backend\": must be unique among the stack's apps (app 'backend'). "
+            "Fix: pulumi config set --path 'bluegreen:apps[1].name' backend-2",
+        ),
+    ],
+    ids=["unpinned-image", "color-case", "idle-above-replicas", "unknown-key", "duplicate-name"],
+)
+def test_a_bad_value_in_one_app_names_that_app_and_key(program, fields, expected):
+    registrations = []
+    with pytest.raises(ConfigError) as error:
+        registrations = program({"apps": _apps(a1=fields)}).registrations
+    assert [str(p) for p in error.value.problems] == [expected]
+    assert registrations == []
