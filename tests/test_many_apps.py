@@ -32,9 +32,9 @@ def _apps(**overrides: dict) -> str:
 
 def test_three_apps_give_three_components_with_distinct_resources(program):
     run = program({"apps": _apps()})
-    assert [r.name for r in run.registrations if r.type == "bluegreen:index:BlueGreenApp"] == [
-        "backend",
+    assert sorted(r.name for r in run.registrations if r.type == "bluegreen:index:BlueGreenApp") == [
         "api",
+        "backend",
         "worker",
     ]
     deployments = sorted(r.name for r in run.registrations if r.type == "kubernetes:apps/v1:Deployment")
