@@ -12,7 +12,7 @@ export PULUMI_CONFIG_PASSPHRASE ?=
 # Expanded as a recipe's first line, so a missing CLI stops make with exactly one line.
 require_pulumi = $(if $(shell command -v pulumi),,$(error the Pulumi CLI is not on PATH: install it with "curl -fsSL https://get.pulumi.com | sh" (https://www.pulumi.com/docs/iac/download-install/), then run make $(or $(MAKECMDGOALS),$@) again))
 
-.PHONY: help venv test lint typecheck unit up preview stack
+.PHONY: help venv test lint typecheck unit up preview stack bench smoke
 help:
 	@echo "make up        create the venv and the $(STACK) stack if missing, then pulumi up (current kube context)"
 	@echo "make preview   pulumi preview --diff of the $(STACK) stack"
@@ -47,3 +47,6 @@ up: stack venv
 
 preview: stack venv
 	pulumi preview --stack $(STACK) --diff
+
+bench: venv
+	$(PY) -m bench.run
