@@ -47,11 +47,11 @@ def _check(args: BlueGreenAppArgs) -> None:
     """Reject arguments that would create a broken or unroutable app, naming the argument."""
     app = args.app
     problems = []
-    if not (naming.DNS1035_LABEL.match(app.name) and len(app.name) <= naming.MAX_APP_NAME_LENGTH):
+    if not (naming.DNS1035_LABEL.fullmatch(app.name) and len(app.name) <= naming.MAX_APP_NAME_LENGTH):
         problems.append(
             f"app.name {app.name!r} is not a DNS-1035 label of at most {naming.MAX_APP_NAME_LENGTH} characters"
         )
-    if not (naming.DNS1123_LABEL.match(args.namespace) and len(args.namespace) <= naming.MAX_LABEL_LENGTH):
+    if not (naming.DNS1123_LABEL.fullmatch(args.namespace) and len(args.namespace) <= naming.MAX_LABEL_LENGTH):
         problems.append(f"namespace {args.namespace!r} is not a DNS-1123 label")
     if app.active_color not in COLORS:
         problems.append(f"app.active_color {app.active_color!r} is not 'blue' or 'green'")
@@ -59,7 +59,7 @@ def _check(args: BlueGreenAppArgs) -> None:
         spec = app.color(color)
         if (why := image_problem(spec.image)) is not None:
             problems.append(f"app.{color}.image {spec.image!r} {why}")
-        if not (spec.version and naming.LABEL_VALUE.match(spec.version) and len(spec.version) <= 63):
+        if not (spec.version and naming.LABEL_VALUE.fullmatch(spec.version) and len(spec.version) <= 63):
             problems.append(f"app.{color}.version {spec.version!r} is not a label value")
         if spec.replicas < 0:
             problems.append(f"app.{color}.replicas {spec.replicas} is negative")

@@ -66,7 +66,7 @@ STACK_KEYS: Final = (
 )
 KNOWN_KEYS: Final = frozenset(APP_KEYS + STACK_KEYS)
 
-_INTEGER: Final = re.compile(r"^-?[0-9]+$")
+_INTEGER: Final = re.compile(r"-?[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,7 @@ class _Reader:
     """The `apps[i].` prefix of a list entry's keys; empty at the top level."""
     fallback: _Reader | None = None
     label: str = ""
-    seen: set[str] = field(default_factory=set)
+    """The app's name, added to each message about a list entry."""
 
     def key(self, name: str) -> str:
         return f"{naming.PROJECT}:{self.path}{name}"
@@ -210,7 +210,7 @@ def _text(
     def check(scope: _Reader, name: str, value: Any) -> str:
         ok = isinstance(value, str) and value != ""
         if ok and pattern is not None:
-            ok = bool(pattern.match(value))
+            ok = bool(pattern.fullmatch(value))
         if ok and max_len:
             ok = len(value) <= max_len
         if not ok:
@@ -228,7 +228,7 @@ def _integer(
         number: int | None = None
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
-        elif isinstance(value, str) and _INTEGER.match(value.strip()):
+        elif isinstance(value, str) and _INTEGER.fullmatch(value):
             number = int(value)
         if number is None or number < minimum or (maximum is not None and number > maximum):
             limits = f"from {minimum} to {maximum}" if maximum is not None else f"{minimum} or more"
@@ -361,7 +361,7 @@ def _app(scope: _Reader, name: str) -> AppSettings:
         None,
     )
     port_check = _integer(1, DEFAULT_CONTAINER_PORT, 65535)
-    path_check = _text("must be an HTTP path starting with '/'", "/", re.compile(r"^/\S*$"))
+    path_check = _text("must be an HTTP path starting with '/'", "/", re.compile(r"/\S*"))
     args: list[Any] = scope.read("args", _json(list, '["-text={version}"]'), [])
     if not all(isinstance(a, str) for a in args):
         scope.bad("args", args, "must be a JSON list of strings", '["-text={version}"]')
@@ -382,7 +382,7 @@ def _app(scope: _Reader, name: str) -> AppSettings:
             _text(
                 f"must be one of {', '.join(SERVICE_TYPES)}",
                 DEFAULT_SERVICE_TYPE,
-                re.compile(f"^({'|'.join(SERVICE_TYPES)})$"),
+                re.compile("|".join(SERVICE_TYPES)),
             ),
             DEFAULT_SERVICE_TYPE,
         ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pulumi
 import pytest
 
@@ -45,6 +47,7 @@ CASES = [
     ("appName", "-backend", APP_NAME, "pulumi config set bluegreen:appName backend"),
     ("appName", "1backend", APP_NAME, "pulumi config set bluegreen:appName backend"),
     ("appName", "a" * 56, APP_NAME, "pulumi config set bluegreen:appName backend"),
+    ("appName", "backend\n", APP_NAME, "pulumi config set bluegreen:appName backend"),
     ("namespace", "Dev", NAMESPACE, "pulumi config set bluegreen:namespace bluegreen-dev"),
     ("namespace", "my_ns", NAMESPACE, "pulumi config set bluegreen:namespace bluegreen-dev"),
     ("namespace", "-ns", NAMESPACE, "pulumi config set bluegreen:namespace bluegreen-dev"),
@@ -68,7 +71,7 @@ def test_bad_value_is_rejected_before_any_resource_is_registered(program, key, v
     with pytest.raises(ConfigError) as error:
         registrations = program({key: value}).registrations
     assert str(error.value) == (
-        f'invalid stack config (1 problem(s)):\n  - bluegreen:{key} = "{value}": {allowed}. Fix: {fix}'
+        f"invalid stack config (1 problem(s)):\n  - bluegreen:{key} = {json.dumps(value)}: {allowed}. Fix: {fix}"
     )
     assert registrations == []
 

@@ -1,0 +1,274 @@
+"""The pre-switch gate: a `before_update` hook on the active Service that refuses to move traffic to
+a color that is not ready.
+
+It acts only when the Service's selector color changes. It then asks the cluster, through the
+official `kubernetes` client and the same kubeconfig and context the stack's default Kubernetes
+provider uses, whether the target color:
+
+1. has its Deployment fully rolled out: every replica updated and available, no old pod left;
+2. has at least that many ready endpoints in the EndpointSlices of the preview Service, which
+   selects the idle color, the target, until this very update moves it;
+3. answers `smokePath` (when set) with a 2xx through the API server's proxy to the preview Service.
+
+The smoke request goes through the preview Service rather than straight to a pod because that is
+the path traffic takes after the switch: a Service, its named port `http` and its targetPort. The
+active Service gets the same port spec, so a wrong port name or targetPort fails here, before the
+switch, and not after it. Which pod answers is up to the Service; every pod's own readiness is
+covered by check 2. A failing check raises, the engine fails the hook and the update stops before
+the selector moves: traffic stays where it was.
+
+The `kubernetes` package is imported only when the hook runs, so an ordinary evaluation of the
+program (preview, a run without a cutover) costs nothing and needs no cluster access.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+import pulumi
+
+from components import naming, pod
+from components.naming import COLORS, Color
+from components.settings import AppSettings
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
+REQUEST_TIMEOUT: Final = (5.0, 15.0)
+"""Seconds to connect to the API server, and to wait for an answer (the smoke check's included)."""
+REQUEST_RETRIES: Final = 2
+IN_CLUSTER_HOST_VAR: Final = "KUBERNETES_SERVICE_HOST"
+SERVICE_NAME_LABEL: Final = "kubernetes.io/service-name"
+DEFAULT_KUBECONFIG: Final = "~/.kube/config"
+
+
+class GateError(Exception):
+    """The target color is not ready, or the gate could not tell; the switch must not happen."""
+
+
+@dataclass(frozen=True)
+class KubeAccess:
+    """Where the default Kubernetes provider connects: its `kubernetes:` stack config."""
+
+    kubeconfig: str | None = None
+    """`kubernetes:kubeconfig`: a path or the contents of a kubeconfig; unset means $KUBECONFIG or ~/.kube/config."""
+    context: str | None = None
+    """`kubernetes:context`: the kubeconfig context; unset means its current-context."""
+    cluster: str | None = None
+    """`kubernetes:cluster`: overrides the context's cluster."""
+
+    @classmethod
+    def from_stack_config(cls) -> KubeAccess:
+        config = pulumi.Config("kubernetes")
+        return cls(config.get("kubeconfig") or None, config.get("context") or None, config.get("cluster") or None)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to check: one app's color in one namespace."""
+
+    app: str
+    namespace: str
+    color: Color
+    smoke_path: str | None = None
+
+
+def selector_color(inputs: Mapping[str, Any] | None) -> str | None:
+    """`spec.selector.color` of a Service's inputs, as a hook receives them."""
+    spec = (inputs or {}).get("spec")
+    selector = spec.get("selector") if isinstance(spec, Mapping) else None
+    color = selector.get(naming.COLOR_LABEL) if isinstance(selector, Mapping) else None
+    return color if isinstance(color, str) else None
+
+
+def api_client(access: KubeAccess, environ: Mapping[str, str] | None = None) -> ApiClient:
+    """A client for the cluster and context the provider uses, resolved the way it resolves them."""
+    from kubernetes import client, config
+    from kubernetes.config.kube_config import KubeConfigMerger
+
+    env = os.environ if environ is None else environ
+    configuration = client.Configuration()
+    source: Any = None
+    if access.kubeconfig:
+        # Like the provider: an existing path (with `~` expanded) is read, anything else is the contents.
+        path = os.path.expanduser(access.kubeconfig)
+        if os.path.isfile(path):
+            source = KubeConfigMerger(path).config
+        else:
+            import yaml
+
+            source = yaml.safe_load(access.kubeconfig)
+            if not isinstance(source, dict):
+                raise GateError("kubernetes:kubeconfig is neither a file nor a kubeconfig document")
+    else:
+        source = KubeConfigMerger(env.get("KUBECONFIG") or DEFAULT_KUBECONFIG).config
+        if source is None:
+            if not env.get(IN_CLUSTER_HOST_VAR):
+                raise GateError(
+                    "no kubeconfig found (kubernetes:kubeconfig, $KUBECONFIG, ~/.kube/config) and not running in a pod"
+                )
+            config.load_incluster_config(client_configuration=configuration)
+            source = None
+    if source is not None:
+        if access.cluster:
+            _override_cluster(source, access.context, access.cluster)
+        config.load_kube_config_from_dict(
+            source, context=access.context, client_configuration=configuration, persist_config=False
+        )
+    configuration.retries = REQUEST_RETRIES
+    # Keep `/` in proxy paths as it is: a smokePath such as /api/health stays two segments.
+    configuration.safe_chars_for_path_param = "/"
+    return client.ApiClient(configuration)
+
+
+def _override_cluster(source: Any, context: str | None, cluster: str) -> None:
+    from kubernetes.config.kube_config import ConfigNode
+
+    node = source if isinstance(source, ConfigNode) else ConfigNode("kubeconfig", source)
+    name = context or node["current-context"]
+    entry = node["contexts"].get_with_name(name)
+    entry.value["context"]["cluster"] = cluster
+
+
+def _ready_endpoints(slices: Any) -> int:
+    """Distinct ready endpoints serving the named port `http` (a nil `ready` means ready, as the API says)."""
+    seen: set[str] = set()
+    for item in slices.items or []:
+        if not any(port.name == pod.PORT_NAME for port in item.ports or []):
+            continue
+        for endpoint in item.endpoints or []:
+            conditions = endpoint.conditions
+            if conditions is not None and conditions.ready is False:
+                continue
+            ref = endpoint.target_ref
+            seen.add(ref.uid or ref.name if ref is not None else ",".join(endpoint.addresses))
+    return len(seen)
+
+
+def check(target: Target, api: ApiClient) -> list[str]:
+    """Run every check against the cluster; return what passed, or raise `GateError` with the first failure."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
+    app, ns, color = target.app, target.namespace, target.color
+    deployment_name = naming.deployment_name(app, color)
+    preview_name = naming.preview_service_name(app)
+    timeout = REQUEST_TIMEOUT
+    passed: list[str] = []
+    doing = f"GET Deployment {ns}/{deployment_name}"
+    try:
+        deployment = client.AppsV1Api(api).read_namespaced_deployment(deployment_name, ns, _request_timeout=timeout)
+        status = deployment.status or client.V1DeploymentStatus()
+        # An unset spec.replicas means 1, as the API server defaults it.
+        want = 1 if deployment.spec is None or deployment.spec.replicas is None else deployment.spec.replicas
+        generation = deployment.metadata.generation if deployment.metadata else None
+        generation, observed = generation or 0, status.observed_generation or 0
+        updated, available = status.updated_replicas or 0, status.available_replicas or 0
+        total = status.replicas or 0
+        label = f"Deployment {ns}/{deployment_name}"
+        if want < 1:
+            raise GateError(f"{label} has 0 replicas: no pod would serve")
+        if observed < generation:
+            raise GateError(f"{label} rollout not observed yet (generation {generation}, observed {observed})")
+        if updated < want:
+            raise GateError(f"{label} has {updated} of {want} replicas updated")
+        if total > updated:
+            raise GateError(f"{label} still runs {total - updated} old replica(s)")
+        if available < want:
+            raise GateError(
+                f"{label} has {available} of {want} replicas available ({status.unavailable_replicas or 0} unavailable)"
+            )
+        passed.append(f"{label}: {want}/{want} replicas updated and available")
+
+        doing = f"GET Service {ns}/{preview_name}"
+        service = client.CoreV1Api(api).read_namespaced_service(preview_name, ns, _request_timeout=timeout)
+        expected = naming.selector(app, color)
+        selects = dict((service.spec.selector if service.spec else None) or {})
+        if selects != expected:
+            raise GateError(
+                f"Service {ns}/{preview_name} selects {selects}, not {expected}: cannot see {color}'s endpoints"
+            )
+        doing = f"LIST EndpointSlices of Service {ns}/{preview_name}"
+        slices = client.DiscoveryV1Api(api).list_namespaced_endpoint_slice(
+            ns, label_selector=f"{SERVICE_NAME_LABEL}={preview_name}", _request_timeout=timeout
+        )
+        ready = _ready_endpoints(slices)
+        if ready < want:
+            raise GateError(
+                f"Service {ns}/{preview_name} has {ready} ready endpoint(s) for {color} on port "
+                f"{pod.PORT_NAME}, needs {want}"
+            )
+        passed.append(f"Service {ns}/{preview_name}: {ready} ready endpoint(s) for {color}")
+
+        if target.smoke_path:
+            path = target.smoke_path
+            if "?" in path or "#" in path:
+                raise GateError(f"smokePath {path!r} must be a plain path, without a query or fragment")
+            proxied = f"{preview_name}:{pod.PORT_NAME}"
+            doing = f"smoke check GET {path} via Service {ns}/{proxied}"
+            _, code, _ = client.CoreV1Api(api).connect_get_namespaced_service_proxy_with_path_with_http_info(
+                proxied, ns, path.lstrip("/"), _request_timeout=timeout
+            )
+            passed.append(f"{doing}: HTTP {code}")
+    except ApiException as error:
+        body = " ".join(str(error.body or "").split())[:200]
+        raise GateError(
+            f"{doing} answered HTTP {error.status} {error.reason or ''}".rstrip() + (f": {body}" if body else "")
+        ) from error
+    except (HTTPError, OSError) as error:
+        raise GateError(f"cannot reach the Kubernetes API server ({doing}): {' '.join(str(error).split())}") from error
+    return passed
+
+
+def run_gate(
+    app: AppSettings,
+    namespace: str,
+    access: KubeAccess,
+    old_inputs: Mapping[str, Any] | None,
+    new_inputs: Mapping[str, Any] | None,
+    environ: Mapping[str, str] | None = None,
+) -> list[str]:
+    """The hook's body: nothing unless the selector color changes, then every check, or `GateError`."""
+    before, after = selector_color(old_inputs), selector_color(new_inputs)
+    if before == after or after is None:
+        return []
+    color = next((c for c in COLORS if c == after), None)
+    if color is None:
+        raise GateError(f"pre-switch gate: {app.name}: unknown target color {after!r}")
+    target = Target(app.name, namespace, color, app.smoke_path)
+    try:
+        with api_client(access, environ) as api:
+            return check(target, api)
+    except GateError as error:
+        raise GateError(
+            f"pre-switch gate: {app.name} cannot switch from {before} to {after}: {error}. Traffic stays on {before}; "
+            f"fix {after}, or set bluegreen:preSwitchGate false if this runner cannot reach the cluster"
+        ) from None
+    except Exception as error:  # a kubeconfig the client cannot load, a bad certificate, ...
+        message = " ".join(str(error).split()) or type(error).__name__
+        raise GateError(
+            f"pre-switch gate: {app.name} cannot switch from {before} to {after}: cannot check the cluster: "
+            f"{type(error).__name__}: {message}. Traffic stays on {before}"
+        ) from None
+
+
+def hook_name(app: str) -> str:
+    return f"{app}-pre-switch-gate"
+
+
+def pre_switch_hook(app: AppSettings, namespace: str) -> pulumi.ResourceHook:
+    """The `before_update` hook for `app`'s active Service (pass it as `BlueGreenAppArgs.before_switch`)."""
+    access = KubeAccess.from_stack_config()
+
+    async def pre_switch_gate(args: pulumi.ResourceHookArgs) -> None:
+        # The client blocks; a worker thread keeps the program's event loop answering the engine.
+        passed = await asyncio.to_thread(run_gate, app, namespace, access, args.old_inputs, args.new_inputs)
+        for line in passed:
+            pulumi.log.info(f"pre-switch gate: {line}")
+
+    return pulumi.ResourceHook(hook_name(app.name), pre_switch_gate)
