@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pulumi
 import pytest
@@ -12,7 +13,7 @@ from components.settings import parse_settings
 from tests.conftest import dev_config, engine_value
 
 
-def _args(**changes: object) -> BlueGreenAppArgs:
+def _args(**changes: Any) -> BlueGreenAppArgs:
     app = parse_settings({k: engine_value(v) for k, v in dev_config().items()}).apps[0]
     return BlueGreenAppArgs(app=dataclasses.replace(app, **changes), namespace="bluegreen-dev")
 
