@@ -12,8 +12,8 @@ from tests.test_cutover import _diff
 ECHO = "hashicorp/http-echo:1.0.0"
 
 
-def _apps(**overrides: dict) -> str:
-    apps = [
+def _apps(**overrides: dict[str, object]) -> str:
+    apps: list[dict[str, object]] = [
         {"name": "backend", "blueVersion": "1.1", "greenVersion": "1.2"},
         {
             "name": "api",
