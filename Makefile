@@ -9,12 +9,24 @@ export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi
 # The dev stack keeps no secrets; set your own passphrase for a stack that does.
 export PULUMI_CONFIG_PASSPHRASE ?=
 
-# Expanded as a recipe's first line, so a missing CLI stops make with exactly one line.
-require_pulumi = $(if $(shell command -v pulumi),,$(error the Pulumi CLI is not on PATH: install it with "curl -fsSL https://get.pulumi.com | sh" (https://www.pulumi.com/docs/iac/download-install/), then run make $(or $(MAKECMDGOALS),$@) again))
-
-require_kubectl = $(if $(shell command -v kubectl),,$(error kubectl is not on PATH: install it (https://kubernetes.io/docs/tasks/tools/) and point it at the cluster the stack runs on, then run make $(or $(MAKECMDGOALS),$@) again))
-
-require_cluster = $(if $(shell kubectl get --raw /readyz --request-timeout=5s 2>/dev/null),,$(error no cluster answers at kubectl's current context ($(shell kubectl config current-context 2>/dev/null || echo none)): start one (for example "kind create cluster") or select one with "kubectl config use-context NAME", then run make $(or $(MAKECMDGOALS),$@) again))
+# Targets that need a tool are refused when make reads this file, before any recipe (the venv
+# included) runs, with exactly one line that says how to get the tool.
+NEEDS_PULUMI := up preview stack status history cutover rollback
+NEEDS_CLUSTER := smoke
+again = then run make $(MAKECMDGOALS) again
+ifneq ($(filter $(NEEDS_PULUMI),$(MAKECMDGOALS)),)
+  ifeq ($(shell command -v pulumi),)
+    $(error the Pulumi CLI is not on PATH: install it with "curl -fsSL https://get.pulumi.com | sh" (https://www.pulumi.com/docs/iac/download-install/), $(again))
+  endif
+endif
+ifneq ($(filter $(NEEDS_CLUSTER),$(MAKECMDGOALS)),)
+  ifeq ($(shell command -v kubectl),)
+    $(error kubectl is not on PATH: install it (https://kubernetes.io/docs/tasks/tools/) and point it at the cluster the stack runs on, $(again))
+  endif
+  ifeq ($(shell kubectl get --raw /readyz --request-timeout=5s 2>/dev/null),)
+    $(error no cluster answers at kubectl's current context ($(or $(shell kubectl config current-context 2>/dev/null),none)): start one (for example "kind create cluster") or select one with "kubectl config use-context NAME", $(again))
+  endif
+endif
 
 NAMESPACE ?= bluegreen-dev
 FRONTEND ?= frontend
@@ -24,10 +36,16 @@ SMOKE_POD := smoke-$(shell date +%s)
 # namespace's restricted Pod Security admission requires.
 SMOKE_OVERRIDES = {"spec":{"securityContext":{"runAsNonRoot":true,"runAsUser":100,"runAsGroup":100,"seccompProfile":{"type":"RuntimeDefault"}},"containers":[{"name":"$(SMOKE_POD)","image":"curlimages/curl:8.11.1","command":["sh","-c","for i in $$(seq $(SMOKE_REQUESTS)); do curl -fsS --max-time 5 http://$(FRONTEND).$(NAMESPACE).svc.cluster.local/ || exit 1; done"],"securityContext":{"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]},"readOnlyRootFilesystem":true}}]}}
 
-.PHONY: help venv test lint typecheck unit up preview stack bench smoke
+BGCTL_OPTS = --stack $(STACK)$(if $(APP), --app $(APP))
+
+.PHONY: help venv test lint typecheck unit up preview stack bench smoke status history cutover rollback
 help:
 	@echo "make up        create the venv and the $(STACK) stack if missing, then pulumi up (current kube context)"
-	@echo "make preview   pulumi preview --diff of the $(STACK) stack"
+	@echo "make preview   pulumi preview --diff of the $(STACK) stack; with COLOR=green, a checked cutover preview"
+	@echo "make status    active and idle color, versions, replicas and the last cutovers (APP=name for one of several)"
+	@echo "make history   the cutover timeline from stack history"
+	@echo "make cutover COLOR=green [YES=1]     preview, check, confirm, then pulumi up"
+	@echo "make rollback [TO_VERSION=N] [YES=1] switch back to the color of the newest successful earlier update"
 	@echo "make test      lint, type check and tests (no Pulumi CLI or cluster needed)"
 	@echo "make smoke     a one-off pod calls the frontend $(SMOKE_REQUESTS) times and prints which backend version answered"
 	@echo "make bench     time and memory of evaluating the program, 1 to 200 apps"
@@ -52,21 +70,32 @@ unit: venv
 test: lint typecheck unit
 
 stack:
-	$(call require_pulumi)
 	@mkdir -p .pulumi
 	pulumi stack select --create $(STACK) --non-interactive
 
 up: stack venv
 	pulumi up --stack $(STACK) --diff
 
+# With COLOR, a cutover preview that refuses anything but selector and replica changes; without, the plain diff.
 preview: stack venv
-	pulumi preview --stack $(STACK) --diff
+	$(if $(COLOR),$(PY) -m bgctl preview $(COLOR) $(BGCTL_OPTS),pulumi preview --stack $(STACK) --diff)
+
+status: venv
+	$(PY) -m bgctl status $(BGCTL_OPTS)
+
+history: venv
+	$(PY) -m bgctl history $(BGCTL_OPTS)
+
+cutover: venv
+	$(if $(COLOR),,$(error COLOR is required: make cutover COLOR=green))
+	$(PY) -m bgctl cutover $(COLOR) $(BGCTL_OPTS)$(if $(YES), --yes)
+
+rollback: venv
+	$(PY) -m bgctl rollback $(BGCTL_OPTS)$(if $(TO_VERSION), --to-version $(TO_VERSION))$(if $(YES), --yes)
 
 bench: venv
 	$(PY) -m bench.run
 
 smoke:
-	$(call require_kubectl)
-	$(call require_cluster)
 	kubectl run $(SMOKE_POD) --namespace $(NAMESPACE) --rm -i --quiet --restart=Never \
 		--image=curlimages/curl:8.11.1 --overrides='$(SMOKE_OVERRIDES)'

@@ -8,6 +8,7 @@ import pulumi_kubernetes as k8s
 from components import naming
 from components.bluegreen import BlueGreenApp, BlueGreenAppArgs
 from components.frontend import Frontend, FrontendArgs
+from components.gate import pre_switch_hook
 from components.settings import load_settings
 
 settings = load_settings()
@@ -35,6 +36,8 @@ apps = {
             app=app,
             namespace=settings.namespace,
             wait_for=wait_for,
+            # Checks the target color in the cluster before the selector moves; off for runners without API access.
+            before_switch=[pre_switch_hook(app, settings.namespace)] if settings.pre_switch_gate else [],
             clients=settings.clients(app.name),
             api_server_cidrs=settings.api_server_cidrs,
         ),

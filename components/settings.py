@@ -361,7 +361,9 @@ def _app(scope: _Reader, name: str) -> AppSettings:
         None,
     )
     port_check = _integer(1, DEFAULT_CONTAINER_PORT, 65535)
-    path_check = _text("must be an HTTP path starting with '/'", "/", re.compile(r"/\S*"))
+    path_check = _text(
+        "must be an HTTP path starting with '/', without spaces, '?' or '#'", "/", re.compile(r"/[^\s?#]*")
+    )
     args: list[Any] = scope.read("args", _json(list, '["-text={version}"]'), [])
     if not all(isinstance(a, str) for a in args):
         scope.bad("args", args, "must be a JSON list of strings", '["-text={version}"]')
@@ -492,7 +494,8 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
         frontend=frontend,
         api_server_cidrs=top.read("apiServerCidrs", _cidrs, ()),
     )
-    for app in settings.apps:
+    # Checks across keys run only once every key is valid on its own, so one mistake gives one message.
+    for app in settings.apps if not problems else ():
         if app.smoke_path and settings.clients(app.name) and not settings.api_server_cidrs:
             top.bad(
                 "apiServerCidrs",

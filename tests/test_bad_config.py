@@ -25,6 +25,7 @@ REPLICAS = "must be a whole number 0 or more"
 UNPINNED = "must be pinned with a tag or digest (no tag means latest)"
 LATEST = 'must be pinned to a tag or digest other than "latest"'
 EMPTY_IMAGE = "must be an image reference with a tag or digest, not empty"
+PATH = "must be an HTTP path starting with '/', without spaces, '?' or '#'"
 IDLE = "must be a whole number from 0 to 2 (greenReplicas, the idle color's size)"
 
 CASES = [
@@ -61,6 +62,8 @@ CASES = [
     ("greenVersion", "-1.2", VERSION, "pulumi config set bluegreen:greenVersion 1.0.0"),
     ("greenVersion", "v" * 64, VERSION, "pulumi config set bluegreen:greenVersion 1.0.0"),
     ("idleReplicas", "-1", IDLE, "pulumi config set bluegreen:idleReplicas 0"),
+    ("smokePath", "/health?full=1", PATH, "pulumi config set bluegreen:smokePath /"),
+    ("readinessPath", "healthz", PATH, "pulumi config set bluegreen:readinessPath /"),
     ("idleReplicas", "3", IDLE, "pulumi config set bluegreen:idleReplicas 0"),
 ]
 

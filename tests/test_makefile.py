@@ -1,18 +1,21 @@
-"""`make up` and `make preview` without a Pulumi CLI stop at once with one line that says how to install it."""
+"""Make targets that need a tool stop at once, before any recipe runs, with one line that says how to get it."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
 
+PULUMI_TARGETS = ["up", "preview", "status", "history", "rollback", "cutover COLOR=green", "preview COLOR=green"]
 
-def _bare_path(tmp_path) -> str:
-    """A PATH holding only make, a shell and date, so no `pulumi` or `kubectl` can be found whatever is installed."""
+
+def _bare_path(tmp_path: Path) -> str:
+    """A PATH holding only make, a shell and date, so no `pulumi` or `kubectl` can be found."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for tool in ("make", "bash", "sh", "date"):
@@ -22,32 +25,44 @@ def _bare_path(tmp_path) -> str:
     return str(bin_dir)
 
 
-@pytest.mark.parametrize("target", ["up", "preview"])
-def test_target_without_the_pulumi_cli_fails_with_one_line(tmp_path, target):
-    result = _make(target, _bare_path(tmp_path))
-    assert result.returncode != 0
-    assert result.stdout == ""
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "the Pulumi CLI is not on PATH" in lines[0]
-    assert "curl -fsSL https://get.pulumi.com | sh" in lines[0]
-    assert f"then run make {target} again" in lines[0]
-
-
-def _make(target: str, path: str) -> subprocess.CompletedProcess[str]:
+def _make(command: str, tmp_path: Path, path: str) -> subprocess.CompletedProcess[str]:
+    """Run make on a copy of the Makefile in an empty folder, so anything a recipe creates would show."""
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(ROOT / "Makefile", work / "Makefile")
     env = {**os.environ, "PATH": path}
     return subprocess.run(
-        ["make", "--no-print-directory", target], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        ["make", "--no-print-directory", *command.split()],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _assert_one_line_and_nothing_ran(result: subprocess.CompletedProcess[str], tmp_path: Path) -> str:
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == ["Makefile"]
+    return result.stderr
+
+
+@pytest.mark.parametrize("command", PULUMI_TARGETS)
+def test_target_without_the_pulumi_cli_fails_with_one_line(tmp_path, command):
+    line = _assert_one_line_and_nothing_ran(_make(command, tmp_path, _bare_path(tmp_path)), tmp_path)
+    target = command.split()[0]
+    assert line == (
+        'Makefile:19: *** the Pulumi CLI is not on PATH: install it with "curl -fsSL https://get.pulumi.com | sh" '
+        f"(https://www.pulumi.com/docs/iac/download-install/), then run make {target} again.  Stop.\n"
     )
 
 
 def test_smoke_without_kubectl_fails_with_one_line(tmp_path):
-    result = _make("smoke", _bare_path(tmp_path))
-    assert result.returncode != 0
-    assert result.stdout == ""
-    assert result.stderr.count("\n") == 1
-    assert "kubectl is not on PATH" in result.stderr
-    assert "then run make smoke again" in result.stderr
+    line = _assert_one_line_and_nothing_ran(_make("smoke", tmp_path, _bare_path(tmp_path)), tmp_path)
+    assert "kubectl is not on PATH: install it (https://kubernetes.io/docs/tasks/tools/)" in line
+    assert line.endswith("then run make smoke again.  Stop.\n")
 
 
 def test_smoke_without_a_reachable_cluster_fails_with_one_line(tmp_path):
@@ -56,8 +71,6 @@ def test_smoke_without_a_reachable_cluster_fails_with_one_line(tmp_path):
     # A kubectl whose every call fails, as it does when no cluster answers.
     kubectl.write_text("#!/bin/sh\nexit 1\n")
     kubectl.chmod(0o755)
-    result = _make("smoke", path)
-    assert result.returncode != 0
-    assert result.stdout == ""
-    assert result.stderr.count("\n") == 1
-    assert "no cluster answers at kubectl's current context (none)" in result.stderr
+    line = _assert_one_line_and_nothing_ran(_make("smoke", tmp_path, path), tmp_path)
+    assert "no cluster answers at kubectl's current context (none): start one" in line
+    assert line.endswith("then run make smoke again.  Stop.\n")

@@ -1,0 +1,1 @@
+"""Operate blue/green stacks: status, preview, cut over, roll back, history."""

@@ -1,0 +1,229 @@
+"""A stand-in `pulumi` executable for the Automation API: it answers the CLI calls the SDK makes
+(`version`, `stack select/ls/output/history/export`, `config`, `config set`, `preview`, `up`) with
+output shaped as the SDK parses it, and streams engine events to the SDK's gRPC event server
+(`--event-log tcp://...`, the CLI's transport after 3.205).
+
+Its world is a JSON file (`$FAKE_PULUMI_STATE`); stack config lives in `Pulumi.<stack>.yaml` in the
+working directory, as the real CLI keeps it. Every call is appended to `calls.jsonl` beside the state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+VERSION = "3.210.0"
+LOCKED = (
+    "error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete "
+    "the lock file with `pulumi cancel`."
+)
+_INDEX = re.compile(r"^(?P<key>[^\[]+)\[(?P<index>\d+)\]\.(?P<field>\w+)$")
+
+
+def _state_path() -> Path:
+    return Path(os.environ["FAKE_PULUMI_STATE"])
+
+
+def _load() -> dict[str, Any]:
+    return json.loads(_state_path().read_text())
+
+
+def _save(state: dict[str, Any]) -> None:
+    _state_path().write_text(json.dumps(state, indent=2))
+
+
+def _fail(message: str, code: int = 255) -> None:
+    print(message, file=sys.stderr)
+    raise SystemExit(code)
+
+
+def _flag(args: list[str], name: str) -> str | None:
+    return args[args.index(name) + 1] if name in args else None
+
+
+def _stack_file(stack: str, override: str | None = None) -> Path:
+    return Path(override) if override else Path.cwd() / f"Pulumi.{stack}.yaml"
+
+
+def _config_json(config: dict[str, Any]) -> dict[str, Any]:
+    """`pulumi config --json` and history shape: structured values as JSON text plus objectValue."""
+    shaped = {}
+    for key, value in config.items():
+        if isinstance(value, (dict, list)):
+            shaped[key] = {"value": json.dumps(value), "objectValue": value, "secret": False}
+        else:
+            shaped[key] = {"value": json.dumps(value) if isinstance(value, bool) else str(value), "secret": False}
+    return shaped
+
+
+def _read_config(stack: str, override: str | None = None) -> dict[str, Any]:
+    document = yaml.safe_load(_stack_file(stack, override).read_text()) or {}
+    return dict(document.get("config") or {})
+
+
+def _color(config: dict[str, Any], app: str) -> str:
+    apps = config.get("bluegreen:apps")
+    if isinstance(apps, list):
+        for entry in apps:
+            if entry.get("name") == app:
+                return str(entry.get("activeColor", config.get("bluegreen:activeColor")))
+    return str(config["bluegreen:activeColor"])
+
+
+def _send_events(address: str, events: list[dict[str, Any]]) -> None:
+    import grpc
+    from pulumi.runtime.proto import events_pb2, events_pb2_grpc
+
+    with grpc.insecure_channel(address.removeprefix("tcp://")) as channel:
+        stub = events_pb2_grpc.EventsStub(channel)
+        stub.StreamEvents(iter([events_pb2.EventRequest(event=json.dumps(e)) for e in events]))
+
+
+def _events(steps: list[dict[str, Any]], planning: bool, failure: dict[str, Any] | None) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = [{"preludeEvent": {"config": {}}}]
+    counts: dict[str, int] = {}
+    for step in steps:
+        pre: dict[str, Any] = {"metadata": step}
+        if planning:
+            pre["planning"] = True
+        events.append({"resourcePreEvent": pre})
+        if failure is not None and step["urn"] == failure["urn"]:
+            events.append(
+                {
+                    "diagnosticEvent": {
+                        "message": failure["message"] + "\n",
+                        "color": "never",
+                        "severity": "error",
+                        "urn": step["urn"],
+                    }
+                }
+            )
+            events.append({"resOpFailedEvent": {"metadata": step, "status": 1, "steps": 1}})
+            break
+        events.append({"resOutputsEvent": {"metadata": step, **({"planning": True} if planning else {})}})
+        counts[step["op"]] = counts.get(step["op"], 0) + 1
+    events.append(
+        {"summaryEvent": {"maybeCorrupt": False, "durationSeconds": 3, "resourceChanges": counts, "PolicyPacks": {}}}
+    )
+    events.append({"cancelEvent": {}})
+    return [{"sequence": i, "timestamp": 1746093600 + i, **e} for i, e in enumerate(events)]
+
+
+def _history_entry(state: dict[str, Any], config: dict[str, Any], result: str, message: str) -> dict[str, Any]:
+    version = max([h["version"] for h in state["history"]] or [0]) + 1
+    stamp = f"2025-05-0{min(version, 9)}T1{version % 10}:00:00.000Z"
+    return {
+        "version": version,
+        "kind": "update",
+        "startTime": stamp,
+        "endTime": stamp,
+        "message": message,
+        "environment": {"exec.kind": "auto.local"},
+        "config": _config_json(config),
+        "result": result,
+        "resourceChanges": {"same": 9, "update": 2},
+    }
+
+
+def _deploy(state: dict[str, Any], app: str, color: str) -> None:
+    """What a successful switch leaves in the state: the Service's selector and the outputs."""
+    other = "green" if color == "blue" else "blue"
+    for resource in state["resources"]:
+        if resource["type"] == "kubernetes:core/v1:Service" and resource["urn"].endswith(f"::{app}"):
+            resource["outputs"]["spec"]["selector"]["color"] = color
+    outputs = state["outputs"]["apps"][app]
+    outputs.update({"activeColor": color, "idleColor": other})
+    if len(state["outputs"]["apps"]) == 1:
+        state["outputs"].update({"activeColor": color, "idleColor": other})
+
+
+def main(argv: list[str]) -> None:
+    with open(_state_path().parent / "calls.jsonl", "a") as log:
+        log.write(json.dumps(argv) + "\n")
+    args = [a for a in argv if a != "--non-interactive"]
+    state = _load()
+    stack = _flag(args, "--stack") or "dev"
+    if args[:1] == ["version"]:
+        print(f"v{VERSION}")
+        return
+    if stack not in state["stacks"]:
+        _fail(f"error: no stack named '{stack}' found")
+    if args[:2] == ["stack", "select"]:
+        return
+    if args[:2] == ["stack", "ls"]:
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": stack,
+                        "current": True,
+                        "updateInProgress": state.get("updateInProgress", False),
+                        "lastUpdate": "2025-05-01T10:00:00.000Z",
+                        "resourceCount": 14,
+                    }
+                ]
+            )
+        )
+        return
+    if args[:2] == ["stack", "output"]:
+        print(json.dumps(state["outputs"]))
+        return
+    if args[:2] == ["stack", "export"]:
+        print(
+            json.dumps(
+                {
+                    "version": 3,
+                    "deployment": {"manifest": {"time": "2025-05-01T10:00:00Z"}, "resources": state["resources"]},
+                }
+            )
+        )
+        return
+    if args[:2] == ["stack", "history"]:
+        size, page = int(_flag(args, "--page-size") or 10), int(_flag(args, "--page") or 1)
+        print(json.dumps(state["history"][(page - 1) * size : page * size]))
+        return
+    if args[:2] == ["config", "set"]:
+        key, value = args[args.index("--path") + 1 if "--path" in args else 2], args[args.index("--") + 1]
+        path = _stack_file(stack)
+        document = yaml.safe_load(path.read_text())
+        indexed = _INDEX.match(key) if "--path" in args else None
+        if indexed:
+            document["config"][indexed["key"]][int(indexed["index"])][indexed["field"]] = value
+        else:
+            document["config"][key] = value
+        path.write_text(yaml.safe_dump(document, sort_keys=False))
+        return
+    if args[:1] == ["config"]:
+        print(json.dumps(_config_json(_read_config(stack))))
+        return
+    if args[:1] in (["preview"], ["up"]):
+        if state.get("locked"):
+            _fail(LOCKED)
+        config = _read_config(stack, _flag(args, "--config-file"))
+        app = state["app"]
+        color = _color(config, app)
+        planning = args[0] == "preview"
+        failure = None if planning else state.get("upFailure")
+        steps = state["plans"][color]
+        _send_events(_flag(args, "--event-log") or "", _events(steps, planning, failure))
+        if planning:
+            return
+        if failure is None or failure.get("switched"):
+            _deploy(state, app, color)
+        entry = _history_entry(state, config, "failed" if failure else "succeeded", _flag(args, "--message") or "")
+        state["history"].insert(0, entry)
+        _save(state)
+        if failure is not None:
+            _fail("error: update failed")
+        return
+    _fail(f"error: fake pulumi does not know {' '.join(args)!r}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,453 @@
+"""The operator tool end to end: `bgctl` drives the real Automation API, which runs a fake `pulumi`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bgctl.cli import main
+from tests import fake_world
+from tests.conftest import ROOT, run_program
+from tests.conftest import dev_config as _dev_config
+from tests.fake_world import World, history_entry, qualified
+
+Result = tuple[int, list[str], list[str]]
+
+
+def dev_config() -> dict[str, Any]:
+    """The dev stack's one app, without the optional frontend, so the plans below stay exact."""
+    config = _dev_config()
+    config.pop("frontend", None)
+    return config
+
+
+def cutover_config(base: dict[str, Any], color: str) -> dict[str, Any]:
+    return {**base, "activeColor": color}
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
+    base = dev_config()
+    built = fake_world.build(tmp_path, base)
+    built.state["plans"] = {
+        "green": fake_world.steps(run_program(base), run_program(cutover_config(base, "green"))),
+        "blue": fake_world.steps(run_program(cutover_config(base, "green")), run_program(base)),
+    }
+    built.save()
+    monkeypatch.setenv("PATH", built.env()["PATH"])
+    monkeypatch.setenv("FAKE_PULUMI_STATE", str(built.state_path))
+    return built
+
+
+@pytest.fixture
+def bgctl(world: World, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    def run(*args: str) -> Result:
+        code = main([*args, "--work-dir", str(world.work_dir)])
+        captured = capsys.readouterr()
+        return code, captured.out.splitlines(), captured.err.splitlines()
+
+    return run
+
+
+def command(call: list[str]) -> list[str]:
+    """A logged CLI call without the `--non-interactive` flag the SDK adds."""
+    return [arg for arg in call if arg != "--non-interactive"]
+
+
+def switched_to_green(world: World, *, result: str = "succeeded", version: int = 2) -> None:
+    """Make the fake stack look as if an earlier `up` moved traffic to green."""
+    state = world.load()
+    for resource in state["resources"]:
+        if resource["urn"].endswith("Service::backend"):
+            resource["outputs"]["spec"]["selector"]["color"] = "green"
+    for outputs in (state["outputs"], state["outputs"]["apps"]["backend"]):
+        outputs.update({"activeColor": "green", "idleColor": "blue"})
+    config = qualified(cutover_config(dev_config(), "green"))
+    state["history"].insert(0, history_entry(version, config, result, message="cut over to green"))
+    world.save()
+    world.stack_file.write_text(world.stack_file.read_text().replace("activeColor: blue", "activeColor: green"))
+
+
+def test_status_shows_both_colors_and_the_last_cutovers(world: World, bgctl: Callable[..., Result]) -> None:
+    switched_to_green(world)
+
+    code, out, err = bgctl("status")
+
+    assert (code, err) == (0, [])
+    assert out == [
+        "stack dev, app backend",
+        "  active: green   idle: blue",
+        "  color  version     replicas  image",
+        "  blue   1.1         2         hashicorp/http-echo:1.0.0",
+        "  green* 1.2         2         hashicorp/http-echo:1.0.0",
+        "  service: backend.bluegreen-dev.svc.cluster.local (ClusterIP 10.96.0.11)",
+        "  preview: backend-preview (selects blue)",
+        "last cutovers:",
+        "     v2  2025-04-12 09:30:00 UTC  blue -> green  succeeded",
+        "     v1  2025-04-11 09:30:00 UTC  (first deploy) -> blue  succeeded",
+    ]
+
+
+def test_preview_prints_the_cutover_summary(world: World, bgctl: Callable[..., Result]) -> None:
+    code, out, err = bgctl("preview", "green")
+
+    assert (code, err) == (0, [])
+    assert out == [
+        "previewing backend: blue -> green on stack dev ...",
+        "Cutover plan for backend on stack dev: blue -> green",
+        "  Service selectors:",
+        "    ~ Service backend: selector color blue -> green",
+        "    ~ Service backend-preview: selector color green -> blue",
+        "  Replica counts:",
+        "    (none)",
+        "  Other steps:",
+        "    (none)",
+        "  Unchanged: 6 resource(s)",
+        "OK: the plan changes only selectors and replica counts",
+    ]
+
+
+def test_preview_leaves_the_stack_config_as_it_was(world: World, bgctl: Callable[..., Result]) -> None:
+    before = world.stack_file.read_bytes()
+
+    code, _, _ = bgctl("preview", "green")
+
+    assert code == 0
+    assert world.stack_file.read_bytes() == before
+    assert [c for c in world.calls() if command(c)[:2] == ["config", "set"]] == []
+    previews = [c for c in world.calls() if command(c)[:1] == ["preview"]]
+    assert len(previews) == 1
+    # The previewed color came from a copy of the stack file, which is gone afterwards.
+    config_file = Path(previews[0][previews[0].index("--config-file") + 1])
+    assert config_file.name.startswith("bgctl-dev-") and not config_file.exists()
+
+
+def test_preview_with_idle_replicas_lists_the_replica_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = {**dev_config(), "idleReplicas": 0}
+    built = fake_world.build(tmp_path, base)
+    built.state["plans"] = {"green": fake_world.steps(run_program(base), run_program(cutover_config(base, "green")))}
+    built.save()
+    monkeypatch.setenv("PATH", built.env()["PATH"])
+    monkeypatch.setenv("FAKE_PULUMI_STATE", str(built.state_path))
+
+    code = main(["preview", "green", "--work-dir", str(built.work_dir)])
+    out = capsys.readouterr().out.splitlines()
+
+    assert code == 0
+    assert (
+        out[0] == "note: green runs 0 pods now; the update scales it to 2 and waits for its rollout before traffic "
+        "moves, so this is not instant"
+    )
+    assert out[6:9] == [
+        "  Replica counts:",
+        "    ~ Deployment backend-green: replicas 0 -> 2",
+        "    ~ Deployment backend-blue: replicas 2 -> 0",
+    ]
+
+
+def replace_green_deployment(world: World, op: str) -> None:
+    state = world.load()
+    for step in state["plans"]["green"]:
+        if step["urn"].endswith("Deployment::backend-green"):
+            step["op"] = op
+            step["detailedDiff"] = {
+                "spec.selector.matchLabels.version": {"diffKind": "update-replace", "inputDiff": True}
+            }
+    world.save()
+
+
+@pytest.mark.parametrize(("op", "said"), [("replace", "replace"), ("delete", "delete")])
+def test_preview_refuses_a_plan_that_replaces_or_deletes_a_deployment(
+    world: World, bgctl: Callable[..., Result], op: str, said: str
+) -> None:
+    replace_green_deployment(world, op)
+
+    code, out, err = bgctl("preview", "green", "--allow-changes")
+
+    assert code == 1
+    assert err == [
+        f"bgctl: error: REFUSED: this plan would {said} Deployment backend-green (spec.selector.matchLabels.version)"
+    ]
+    assert f"    ! {said} Deployment backend-green (spec.selector.matchLabels.version)" in out
+
+
+def test_preview_refuses_other_changes_unless_allowed(world: World, bgctl: Callable[..., Result]) -> None:
+    state = world.load()
+    for step in state["plans"]["green"]:
+        if step["urn"].endswith("PodDisruptionBudget::backend-green"):
+            step["op"] = "update"
+            step["detailedDiff"] = {"spec.maxUnavailable": {"diffKind": "update", "inputDiff": True}}
+    world.save()
+
+    refused = bgctl("preview", "green")
+    allowed = bgctl("preview", "green", "--allow-changes")
+
+    assert refused[0] == 1
+    assert refused[2] == [
+        "bgctl: error: REFUSED: this plan would also update PodDisruptionBudget backend-green (spec.maxUnavailable) "
+        "(pass --allow-changes to accept in-place changes)"
+    ]
+    assert allowed[0] == 0
+    assert (
+        allowed[1][-1] == "OK: the plan changes only selectors and replica counts and other in-place changes "
+        "(--allow-changes)"
+    )
+
+
+def test_cutover_sets_the_color_runs_up_and_shows_progress(world: World, bgctl: Callable[..., Result]) -> None:
+    code, out, err = bgctl("cutover", "green", "--yes")
+
+    assert (code, err) == (0, [])
+    assert world.config()["bluegreen:activeColor"] == "green"
+    assert out[-6:] == [
+        "setting bluegreen:activeColor = green and running pulumi up ...",
+        "  ... update   kubernetes:core/v1:Service backend",
+        "  done update   kubernetes:core/v1:Service backend",
+        "  ... update   kubernetes:core/v1:Service backend-preview",
+        "  done update   kubernetes:core/v1:Service backend-preview",
+        "done: backend serves green (update 2, succeeded)",
+    ]
+    ups = [c for c in world.calls() if command(c)[:1] == ["up"]]
+    assert ups[0][ups[0].index("--message") + 1] == "bgctl cutover backend: blue -> green"
+
+
+def test_cutover_without_yes_and_without_a_terminal_changes_nothing(world: World, bgctl: Callable[..., Result]) -> None:
+    code, _, err = bgctl("cutover", "green")
+
+    assert code == 1
+    assert err == ["bgctl: error: not confirmed: stdin is not a terminal, pass --yes to cut over without a prompt"]
+    assert world.config()["bluegreen:activeColor"] == "blue"
+
+
+GATE_FAILURE = (
+    "pre-switch gate: backend cannot switch from blue to green: Deployment bluegreen-dev/backend-green has 1 of 2 "
+    "replicas available (1 unavailable). Traffic stays on blue"
+)
+
+
+def test_a_failed_cutover_says_traffic_stayed_and_restores_the_config(
+    world: World, bgctl: Callable[..., Result]
+) -> None:
+    state = world.load()
+    service = next(s["urn"] for s in state["plans"]["green"] if s["urn"].endswith("Service::backend"))
+    state["upFailure"] = {"urn": service, "message": GATE_FAILURE, "switched": False}
+    world.save()
+
+    code, out, err = bgctl("cutover", "green", "--yes")
+
+    assert code == 1
+    assert err == [
+        f"bgctl: error: cutover to green failed: {GATE_FAILURE}; traffic stays on blue (Service backend selects "
+        "blue); config restored to blue"
+    ]
+    assert "  FAILED update kubernetes:core/v1:Service backend" in out
+    assert world.config()["bluegreen:activeColor"] == "blue"
+
+
+def test_a_cutover_failing_after_the_switch_says_traffic_moved(world: World, bgctl: Callable[..., Result]) -> None:
+    state = world.load()
+    preview = next(s["urn"] for s in state["plans"]["green"] if s["urn"].endswith("Service::backend-preview"))
+    state["upFailure"] = {"urn": preview, "message": "timed out waiting for the preview Service", "switched": True}
+    world.save()
+
+    code, _, err = bgctl("cutover", "green", "--yes")
+
+    assert code == 1
+    assert err == [
+        "bgctl: error: cutover to green failed after the switch: timed out waiting for the preview Service; traffic "
+        "is on green (Service backend selects green); rerun `cutover green` to finish, or `rollback`"
+    ]
+    assert world.config()["bluegreen:activeColor"] == "green"
+
+
+def test_rollback_returns_to_the_newest_successful_other_color(world: World, bgctl: Callable[..., Result]) -> None:
+    switched_to_green(world)
+    state = world.load()
+    blue, green = qualified(dev_config()), qualified(cutover_config(dev_config(), "green"))
+    state["history"] = [
+        history_entry(6, green, message="green 1.2 again"),
+        history_entry(5, blue, result="failed", message="rollback that failed"),
+        history_entry(4, blue, kind="refresh"),
+        history_entry(3, green, message="cut over to green"),
+        history_entry(2, blue, message="blue 1.1"),
+        history_entry(1, blue, message="first deploy"),
+    ]
+    world.save()
+
+    code, out, err = bgctl("rollback", "--yes")
+
+    assert (code, err) == (0, [])
+    assert out[:2] == [
+        'rollback target: update v2 of 2025-04-12 09:30:00 UTC (succeeded) "blue 1.1" ran backend on blue; green '
+        "serves now",
+        "only the color changes: images, versions and replicas stay as configured now",
+    ]
+    assert out[-1] == "done: backend serves blue (update 7, succeeded)"
+    assert world.config()["bluegreen:activeColor"] == "blue"
+    assert world.config()["bluegreen:greenVersion"] == "1.2"
+
+
+def test_rollback_to_a_version_uses_that_entry(world: World, bgctl: Callable[..., Result]) -> None:
+    switched_to_green(world)
+
+    code, out, _ = bgctl("rollback", "--to-version", "1", "--yes")
+
+    assert code == 0
+    assert out[0].startswith('rollback target: update v1 of 2025-04-11 09:30:00 UTC (succeeded) "first deploy"')
+
+
+def test_rollback_refuses_when_history_has_no_other_color(world: World, bgctl: Callable[..., Result]) -> None:
+    code, out, err = bgctl("rollback", "--yes")
+
+    assert (code, out) == (1, [])
+    assert err == [
+        "bgctl: error: stack history has no successful update where backend served a color other than blue; "
+        "nothing to roll back to"
+    ]
+
+
+def test_history_lists_cutovers_and_failed_attempts(world: World, bgctl: Callable[..., Result]) -> None:
+    state = world.load()
+    blue, green = qualified(dev_config()), qualified(cutover_config(dev_config(), "green"))
+    state["history"] = [
+        history_entry(4, green, message="cutover"),
+        history_entry(3, green, result="failed", message="gate said no"),
+        history_entry(2, blue, message="image bump"),
+        history_entry(1, blue, message="first deploy"),
+    ]
+    world.save()
+
+    code, out, _ = bgctl("history")
+
+    assert code == 0
+    assert out == [
+        "cutovers of backend on stack dev, newest first:",
+        "     v4  2025-04-14 09:30:00 UTC  blue -> green  succeeded  cutover",
+        "     v3  2025-04-13 09:30:00 UTC  blue -> green  failed  gate said no",
+        "     v1  2025-04-11 09:30:00 UTC  (first deploy) -> blue  succeeded  first deploy",
+    ]
+
+
+def test_several_apps_need_app_and_cut_over_by_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = dev_config()
+    apps = [{"name": "backend", "activeColor": "blue"}, {"name": "api"}]
+    config = {**base, "apps": apps}
+    built = fake_world.build(tmp_path, config, app="api")
+    green = {**base, "apps": [apps[0], {"name": "api", "activeColor": "green"}]}
+    built.state["plans"] = {"green": fake_world.steps(run_program(config), run_program(green))}
+    built.save()
+    monkeypatch.setenv("PATH", built.env()["PATH"])
+    monkeypatch.setenv("FAKE_PULUMI_STATE", str(built.state_path))
+
+    without_app = main(["status", "--work-dir", str(built.work_dir)])
+    assert capsys.readouterr().err == "bgctl: error: stack dev has several apps (api, backend): pass --app NAME\n"
+    code = main(["cutover", "green", "--app", "api", "--yes", "--work-dir", str(built.work_dir)])
+
+    assert (without_app, code) == (1, 0)
+    assert "    ~ Service api: selector color blue -> green" in capsys.readouterr().out
+    sets = [command(c) for c in built.calls() if command(c)[:2] == ["config", "set"]]
+    assert sets == [
+        ["config", "set", "--path", "bluegreen:apps[1].activeColor", "--plaintext", "--stack", "dev", "--", "green"]
+    ]
+    assert built.config()["bluegreen:apps"] == [
+        {"name": "backend", "activeColor": "blue"},
+        {"name": "api", "activeColor": "green"},
+    ]
+
+
+# Every refusal is one line on stderr, with no traceback.
+def locked(world: World) -> None:
+    world.load()["locked"] = True
+    world.save()
+
+
+def update_in_progress(world: World) -> None:
+    world.load()["updateInProgress"] = True
+    world.save()
+
+
+def green_at_zero(world: World) -> None:
+    world.stack_file.write_text(world.stack_file.read_text() + "  bluegreen:greenReplicas: 0\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "setup", "code", "message"),
+    [
+        (
+            ["preview", "green", "--stack", "prod"],
+            None,
+            1,
+            "no stack named 'prod': create it with `pulumi stack init prod` or pass --stack NAME",
+        ),
+        (
+            ["preview", "green"],
+            locked,
+            1,
+            "another update of stack dev is already running; wait for it to finish (`pulumi cancel` only if it died)",
+        ),
+        (
+            ["cutover", "green", "--yes"],
+            update_in_progress,
+            1,
+            "another update of stack dev is already running; wait for it to finish",
+        ),
+        (
+            ["cutover", "green", "--yes"],
+            green_at_zero,
+            1,
+            "green is configured with 0 replicas (bluegreen:greenReplicas): a cutover would send backend's traffic "
+            "to no pods; set greenReplicas first",
+        ),
+        (["cutover", "blue", "--yes"], None, 1, "backend already serves blue on stack dev; nothing to cut over"),
+        (
+            ["preview", "purple"],
+            None,
+            2,
+            "argument color: color must be exactly blue or green, not 'purple' (see python -m bgctl --help)",
+        ),
+        (["status", "--app", "frontend"], None, 1, "stack dev has no app 'frontend'; its apps: backend"),
+    ],
+)
+def test_refusals_are_one_line(
+    world: World, args: list[str], setup: Callable[[World], None] | None, code: int, message: str
+) -> None:
+    if setup is not None:
+        setup(world)
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bgctl", *args, "--work-dir", str(world.work_dir)],
+        cwd=ROOT,
+        env=world.env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert (result.returncode, result.stderr, result.stdout.count("Traceback")) == (
+        code,
+        f"bgctl: error: {message}\n",
+        0,
+    )
+
+
+def test_a_missing_pulumi_cli_is_one_line_with_the_install_command(world: World) -> None:
+    env = {**world.env(), "PATH": str(Path(sys.executable).parent)}
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bgctl", "status"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        'bgctl: error: the Pulumi CLI is not on PATH: install it with "curl -fsSL https://get.pulumi.com | sh" '
+        "(https://www.pulumi.com/docs/iac/download-install/)\n"
+    )
