@@ -36,6 +36,9 @@ SMOKE_POD := smoke-$(shell date +%s)
 # namespace's restricted Pod Security admission requires.
 SMOKE_OVERRIDES = {"spec":{"securityContext":{"runAsNonRoot":true,"runAsUser":100,"runAsGroup":100,"seccompProfile":{"type":"RuntimeDefault"}},"containers":[{"name":"$(SMOKE_POD)","image":"curlimages/curl:8.11.1","command":["sh","-c","for i in $$(seq $(SMOKE_REQUESTS)); do curl -fsS --max-time 5 http://$(FRONTEND).$(NAMESPACE).svc.cluster.local/ || exit 1; done"],"securityContext":{"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]},"readOnlyRootFilesystem":true}}]}}
 
+# Every plan goes through the policy pack unless POLICY_PACK is set empty.
+POLICY_PACK ?= policies
+POLICY_FLAGS = $(if $(POLICY_PACK),--policy-pack $(POLICY_PACK))
 BGCTL_OPTS = --stack $(STACK)$(if $(APP), --app $(APP))
 
 .PHONY: help venv test lint typecheck unit up preview stack bench smoke status history cutover rollback
@@ -74,11 +77,11 @@ stack:
 	pulumi stack select --create $(STACK) --non-interactive
 
 up: stack venv
-	pulumi up --stack $(STACK) --diff
+	pulumi up --stack $(STACK) --diff $(POLICY_FLAGS)
 
 # With COLOR, a cutover preview that refuses anything but selector and replica changes; without, the plain diff.
 preview: stack venv
-	$(if $(COLOR),$(PY) -m bgctl preview $(COLOR) $(BGCTL_OPTS),pulumi preview --stack $(STACK) --diff)
+	$(if $(COLOR),$(PY) -m bgctl preview $(COLOR) $(BGCTL_OPTS) $(POLICY_FLAGS),pulumi preview --stack $(STACK) --diff $(POLICY_FLAGS))
 
 status: venv
 	$(PY) -m bgctl status $(BGCTL_OPTS)
@@ -88,10 +91,10 @@ history: venv
 
 cutover: venv
 	$(if $(COLOR),,$(error COLOR is required: make cutover COLOR=green))
-	$(PY) -m bgctl cutover $(COLOR) $(BGCTL_OPTS)$(if $(YES), --yes)
+	$(PY) -m bgctl cutover $(COLOR) $(BGCTL_OPTS) $(POLICY_FLAGS)$(if $(YES), --yes)
 
 rollback: venv
-	$(PY) -m bgctl rollback $(BGCTL_OPTS)$(if $(TO_VERSION), --to-version $(TO_VERSION))$(if $(YES), --yes)
+	$(PY) -m bgctl rollback $(BGCTL_OPTS) $(POLICY_FLAGS)$(if $(TO_VERSION), --to-version $(TO_VERSION))$(if $(YES), --yes)
 
 bench: venv
 	$(PY) -m bench.run
