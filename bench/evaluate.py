@@ -92,3 +92,7 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1:])
+    # Every case ends here alike, without interpreter teardown: it measures nothing of the program,
+    # and the SDK's event loop can complain while being collected at that point.
+    sys.stdout.flush()
+    os._exit(0)
