@@ -11,7 +11,8 @@ from components.naming import Color
 from components.settings import AppSettings
 
 # Numeric IDs, because `runAsNonRoot` is checked against the image's USER by the kubelet and an
-# image that runs as root, or as a user *name*, never starts without them.
+# image that runs as root, or as a user *name*, never starts without them. 65532 is the "nonroot"
+# user of distroless images, which hashicorp/http-echo is built on.
 RUN_AS_USER: Final = 65532
 MIN_READY_SECONDS: Final = 10
 """A new pod must stay ready this long before it counts as available."""

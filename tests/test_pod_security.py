@@ -22,7 +22,7 @@ def _pods(run):
     return {r.name: r.inputs["spec"]["template"]["spec"] for r in run.kubernetes if r.type.endswith(":Deployment")}
 
 
-# Each image's user: http-echo sets none (so a numeric one is given), nginx-unprivileged runs as 101.
+# Each image's own user, given as a number: http-echo (distroless nonroot) 65532, nginx-unprivileged 101.
 UIDS = {"backend-blue": 65532, "backend-green": 65532, "frontend": 101}
 
 
