@@ -42,7 +42,8 @@ def _apps(config: Mapping[str, str]) -> list[Any] | None:
         entries = json.loads(raw) if isinstance(raw, str) else raw
     except ValueError:
         return None
-    return entries if isinstance(entries, list) else None
+    # An empty list (Pulumi.yaml's default) means one app, described by the top-level keys.
+    return entries if isinstance(entries, list) and entries else None
 
 
 def app_index(config: Mapping[str, str], app: str) -> int | None:

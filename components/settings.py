@@ -12,6 +12,7 @@ import contextlib
 import ipaddress
 import json
 import re
+import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
@@ -66,6 +67,9 @@ STACK_KEYS: Final = (
 )
 KNOWN_KEYS: Final = frozenset(APP_KEYS + STACK_KEYS)
 
+ARGS_EXAMPLE: Final = ("[0]", "-text={version}")
+ENV_EXAMPLE: Final = (".LOG_LEVEL", "info")
+CIDRS_EXAMPLE: Final = ("[0]", "172.18.0.0/16")
 _INTEGER: Final = re.compile(r"-?[0-9]+")
 
 
@@ -178,12 +182,16 @@ class _Reader:
         return f"{naming.PROJECT}:{self.path}{name}"
 
     def fix(self, name: str, example: object) -> str:
-        text = example if isinstance(example, str) else json.dumps(example)
-        flags = "--path " if self.path else ""
-        key = f"'{self.key(name)}'" if self.path else self.key(name)
-        if text.startswith(("[", "{")):
-            return f"pulumi config set {flags}--json {key} '{text}'"
-        return f"pulumi config set {flags}{key} {text}"
+        """The `pulumi config set` command that sets `name` to `example`, quoted for a POSIX shell.
+
+        `example` is a value, or a `(subpath, value)` pair for a list or object key: the CLI sets
+        structured values one element at a time with `--path` (it has no flag for JSON values).
+        """
+        subpath, value = example if isinstance(example, tuple) else ("", example)
+        text = value if isinstance(value, str) else json.dumps(value)
+        key = self.key(name) + subpath
+        flags = "--path " if self.path or subpath else ""
+        return f"pulumi config set {flags}{shlex.quote(key)} {shlex.quote(text)}"
 
     def bad(self, name: str, value: object, allowed: str, example: object, fix: str = "") -> None:
         allowed = f"{allowed} (app {self.label!r})" if self.label else allowed
@@ -251,7 +259,7 @@ def _boolean(example: bool) -> Callable[[_Reader, str, Any], bool]:
     return check
 
 
-def _json(kind: type, example: str) -> Callable[[_Reader, str, Any], Any]:
+def _json(kind: type, example: tuple[str, str]) -> Callable[[_Reader, str, Any], Any]:
     def check(scope: _Reader, name: str, value: Any) -> Any:
         if isinstance(value, str):
             with contextlib.suppress(ValueError):
@@ -364,13 +372,13 @@ def _app(scope: _Reader, name: str) -> AppSettings:
     path_check = _text(
         "must be an HTTP path starting with '/', without spaces, '?' or '#'", "/", re.compile(r"/[^\s?#]*")
     )
-    args: list[Any] = scope.read("args", _json(list, '["-text={version}"]'), [])
+    args: list[Any] = scope.read("args", _json(list, ARGS_EXAMPLE), [])
     if not all(isinstance(a, str) for a in args):
-        scope.bad("args", args, "must be a JSON list of strings", '["-text={version}"]')
+        scope.bad("args", args, "must be a JSON list of strings", ARGS_EXAMPLE)
         args = []
-    env: dict[Any, Any] = scope.read("env", _json(dict, '{"LOG_LEVEL":"info"}'), {})
+    env: dict[Any, Any] = scope.read("env", _json(dict, ENV_EXAMPLE), {})
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
-        scope.bad("env", env, "must be a JSON object of string values", '{"LOG_LEVEL":"info"}')
+        scope.bad("env", env, "must be a JSON object of string values", ENV_EXAMPLE)
         env = {}
     return AppSettings(
         name=name,
@@ -390,7 +398,8 @@ def _app(scope: _Reader, name: str) -> AppSettings:
         ),
         readiness_path=scope.read("readinessPath", path_check, DEFAULT_READINESS_PATH),
         idle_replicas=idle_replicas,
-        smoke_path=scope.read("smokePath", path_check, None),
+        # Empty (the declared default) means no smoke check.
+        smoke_path=scope.read("smokePath", path_check, None) if scope.raw("smokePath")[1] != "" else None,
         args=tuple(args),
         env=tuple(sorted(env.items())),
     )
@@ -407,7 +416,7 @@ def _unknown_keys(scope: _Reader, entry: Mapping[str, Any], known: Sequence[str]
 
 
 def _frontend(top: _Reader, apps: tuple[AppSettings, ...]) -> FrontendSettings | None:
-    value = top.read("frontend", _json(dict, '{"image":"<image>:<tag>"}'), None)
+    value = top.read("frontend", _json(dict, (".image", "<image>:<tag>")), None)
     if not value:
         return None
     scope = _Reader(value, top.problems, path="frontend.")
@@ -429,7 +438,7 @@ def _frontend(top: _Reader, apps: tuple[AppSettings, ...]) -> FrontendSettings |
 
 
 def _cidrs(scope: _Reader, name: str, value: Any) -> tuple[str, ...]:
-    example = '["172.18.0.0/16"]'
+    example = CIDRS_EXAMPLE
     if isinstance(value, str):
         with contextlib.suppress(ValueError):
             value = json.loads(value)
@@ -465,17 +474,21 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
         ),
         DEFAULT_NAMESPACE,
     )
-    entries = top.read("apps", _json(list, '[{"name":"backend"}]'), None)
+    entries = top.read("apps", _json(list, ("[0].name", DEFAULT_APP_NAME)), None)
     apps: list[AppSettings] = []
-    if entries is None:
+    # An empty list (the declared default) means one app described by the top-level keys.
+    if not entries:
         apps.append(_app(top, top.read("appName", _app_name_check(), DEFAULT_APP_NAME)))
-    elif not entries:
-        top.bad("apps", entries, "must list at least one app", '[{"name":"backend",...}]')
     for index, entry in enumerate(entries or ()):
-        scope = _Reader(entry if isinstance(entry, dict) else {}, problems, path=f"apps[{index}].", fallback=top)
         if not isinstance(entry, dict):
-            scope.bad("", entry, "must be an object with at least name, images and versions", "{...}")
+            top.bad(
+                f"apps[{index}]",
+                entry,
+                "must be an object with at least name, images and versions",
+                (".name", DEFAULT_APP_NAME),
+            )
             continue
+        scope = _Reader(entry, problems, path=f"apps[{index}].", fallback=top)
         name = _Reader(entry, problems, path=f"apps[{index}].").read("name", _app_name_check(), None)
         if name is None:
             scope.bad("name", None, "must be set to the app's name", DEFAULT_APP_NAME)
@@ -499,10 +512,10 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
         if app.smoke_path and settings.clients(app.name) and not settings.api_server_cidrs:
             top.bad(
                 "apiServerCidrs",
-                None,
+                [],
                 f"must list where the API server's proxy connects from: app {app.name!r} has a smokePath and a "
                 "NetworkPolicy that admits only its clients, so the pre-switch smoke check needs this source admitted",
-                '["172.18.0.0/16"]',
+                CIDRS_EXAMPLE,
             )
     if problems:
         raise ConfigError(problems)

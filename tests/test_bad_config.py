@@ -35,11 +35,11 @@ CASES = [
     ("activeColor", "", COLOR, "pulumi config set bluegreen:activeColor blue"),
     ("activeColor", " blue", COLOR, "pulumi config set bluegreen:activeColor blue"),
     ("activeColor", "green ", COLOR, "pulumi config set bluegreen:activeColor green"),
-    ("blueImage", "", EMPTY_IMAGE, "pulumi config set bluegreen:blueImage <repository>:<tag>"),
-    ("blueImage", "   ", EMPTY_IMAGE, "pulumi config set bluegreen:blueImage <repository>:<tag>"),
-    ("greenImage", "nginx:latest", LATEST, "pulumi config set bluegreen:greenImage nginx:<tag>"),
-    ("greenImage", "nginx", UNPINNED, "pulumi config set bluegreen:greenImage nginx:<tag>"),
-    ("blueImage", "localhost:5000/app", UNPINNED, "pulumi config set bluegreen:blueImage localhost:5000/app:<tag>"),
+    ("blueImage", "", EMPTY_IMAGE, "pulumi config set bluegreen:blueImage '<repository>:<tag>'"),
+    ("blueImage", "   ", EMPTY_IMAGE, "pulumi config set bluegreen:blueImage '<repository>:<tag>'"),
+    ("greenImage", "nginx:latest", LATEST, "pulumi config set bluegreen:greenImage 'nginx:<tag>'"),
+    ("greenImage", "nginx", UNPINNED, "pulumi config set bluegreen:greenImage 'nginx:<tag>'"),
+    ("blueImage", "localhost:5000/app", UNPINNED, "pulumi config set bluegreen:blueImage 'localhost:5000/app:<tag>'"),
     ("blueReplicas", "-1", REPLICAS, "pulumi config set bluegreen:blueReplicas 2"),
     ("blueReplicas", "1.5", REPLICAS, "pulumi config set bluegreen:blueReplicas 2"),
     ("greenReplicas", "two", REPLICAS, "pulumi config set bluegreen:greenReplicas 2"),
@@ -108,9 +108,9 @@ def test_missing_required_keys_are_named():
         parse_settings({})
     assert [(p.key, p.fix) for p in error.value.problems] == [
         ("bluegreen:activeColor", "pulumi config set bluegreen:activeColor blue"),
-        ("bluegreen:blueImage", "pulumi config set bluegreen:blueImage <image>:<tag>"),
+        ("bluegreen:blueImage", "pulumi config set bluegreen:blueImage '<image>:<tag>'"),
         ("bluegreen:blueVersion", "pulumi config set bluegreen:blueVersion 1.0.0"),
-        ("bluegreen:greenImage", "pulumi config set bluegreen:greenImage <image>:<tag>"),
+        ("bluegreen:greenImage", "pulumi config set bluegreen:greenImage '<image>:<tag>'"),
         ("bluegreen:greenVersion", "pulumi config set bluegreen:greenVersion 1.0.0"),
     ]
 
@@ -135,29 +135,29 @@ def test_pinned_images_are_accepted(image):
         (
             {"frontend": '{"image": "nginx:latest"}'},
             'bluegreen:frontend.image = "nginx:latest": must be pinned to a tag or digest other than "latest". '
-            "Fix: pulumi config set --path 'bluegreen:frontend.image' nginx:<tag>",
+            "Fix: pulumi config set --path bluegreen:frontend.image 'nginx:<tag>'",
         ),
         (
             {"frontend": '{"image": "nginx:1.27", "backend": "api"}'},
             'bluegreen:frontend.backend = "api": must name an app of this stack: backend. '
-            "Fix: pulumi config set --path 'bluegreen:frontend.backend' backend",
+            "Fix: pulumi config set --path bluegreen:frontend.backend backend",
         ),
         (
             {"frontend": '{"image": "nginx:1.27", "name": "backend"}'},
             'bluegreen:frontend.name = "backend": must differ from every app\'s name (backend). '
-            "Fix: pulumi config set --path 'bluegreen:frontend.name' frontend",
+            "Fix: pulumi config set --path bluegreen:frontend.name frontend",
         ),
         (
             {"apiServerCidrs": '["10.0.0.0/33"]'},
             'bluegreen:apiServerCidrs = ["10.0.0.0/33"]: must be a JSON list of CIDRs such as 10.0.0.0/24. '
-            "Fix: pulumi config set --json bluegreen:apiServerCidrs '[\"172.18.0.0/16\"]'",
+            "Fix: pulumi config set --path 'bluegreen:apiServerCidrs[0]' 172.18.0.0/16",
         ),
         (
             {"smokePath": "/"},
-            "bluegreen:apiServerCidrs = (not set): must list where the API server's proxy connects from: app "
+            "bluegreen:apiServerCidrs = []: must list where the API server's proxy connects from: app "
             "'backend' has a smokePath and a NetworkPolicy that admits only its clients, so the pre-switch smoke "
-            "check needs this source admitted. Fix: pulumi config set --json bluegreen:apiServerCidrs "
-            "'[\"172.18.0.0/16\"]'",
+            "check needs this source admitted. Fix: pulumi config set --path 'bluegreen:apiServerCidrs[0]' "
+            "172.18.0.0/16",
         ),
     ],
     ids=["frontend-latest", "frontend-unknown-backend", "frontend-name-clash", "bad-cidr", "smoke-without-cidrs"],

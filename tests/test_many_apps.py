@@ -90,7 +90,7 @@ def test_the_frontends_backend_alone_gets_a_network_policy(program):
         (
             {"blueImage": "nginx"},
             'bluegreen:apps[1].blueImage = "nginx": must be pinned with a tag or digest (no tag means latest) '
-            "(app 'api'). Fix: pulumi config set --path 'bluegreen:apps[1].blueImage' nginx:<tag>",
+            "(app 'api'). Fix: pulumi config set --path 'bluegreen:apps[1].blueImage' 'nginx:<tag>'",
         ),
         (
             {"activeColor": "Green"},

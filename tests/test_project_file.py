@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from components import settings
-from tests.conftest import ROOT, SHARED
+from tests.conftest import ROOT, SHARED, engine_value
 
 SCHEMA = SHARED / "schemas" / "pulumi-project.schema.json"
 
@@ -29,8 +29,19 @@ def test_project_is_named_bluegreen_and_runs_python_from_the_makefile_venv():
     assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
 
 
-def test_pulumi_yaml_declares_exactly_the_keys_the_program_reads():
-    assert set(_project()["config"]) == settings.KNOWN_KEYS
+# The CLI requires a value for every declared key without a default, and "the idle color at full
+# size" has no integer value, so idleReplicas is the one key the program reads but does not declare.
+UNDECLARED = {"idleReplicas"}
+# Declared without a default: the CLI refuses to run a stack that does not set them.
+REQUIRED = {"activeColor", "blueImage", "blueVersion", "greenImage", "greenVersion"}
+
+
+def test_pulumi_yaml_declares_every_key_the_program_reads_but_idle_replicas():
+    assert set(_project()["config"]) == settings.KNOWN_KEYS - UNDECLARED
+
+
+def test_only_the_required_keys_lack_a_default():
+    assert {key for key, spec in _project()["config"].items() if "default" not in spec} == REQUIRED
 
 
 def test_pulumi_yaml_defaults_equal_the_programs_defaults():
@@ -46,7 +57,31 @@ def test_pulumi_yaml_defaults_equal_the_programs_defaults():
         "serviceType": settings.DEFAULT_SERVICE_TYPE,
         "readinessPath": settings.DEFAULT_READINESS_PATH,
         "preSwitchGate": settings.DEFAULT_PRE_SWITCH_GATE,
+        "smokePath": "",
+        "args": [],
+        "env": {},
+        "apps": [],
+        "frontend": {},
+        "apiServerCidrs": [],
     }
+
+
+def test_the_empty_defaults_mean_unset():
+    required = {
+        "activeColor": "blue",
+        "blueImage": "app:1.1",
+        "blueVersion": "1.1",
+        "greenImage": "app:1.2",
+        "greenVersion": "1.2",
+    }
+    with_defaults = {
+        **{key: engine_value(spec["default"]) for key, spec in _project()["config"].items() if "default" in spec},
+        **required,
+    }
+    assert settings.parse_settings(with_defaults) == settings.parse_settings(required)
+    parsed = settings.parse_settings(with_defaults)
+    assert (parsed.frontend, parsed.api_server_cidrs, parsed.apps[0].smoke_path) == (None, (), None)
+    assert [app.name for app in parsed.apps] == ["backend"]
 
 
 def test_every_key_has_a_type_and_a_description():
