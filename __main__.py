@@ -18,14 +18,9 @@ if settings.create_namespace:
     wait_for.append(
         k8s.core.v1.Namespace(
             settings.namespace,
-            metadata={
-                "name": settings.namespace,
-                # Admission rejects any pod here that does not meet the restricted standard.
-                "labels": {
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                },
-            },
+            metadata={"name": settings.namespace, "labels": naming.POD_SECURITY_LABELS},
+            # Deleting a namespace deletes everything in it, the protected Service included.
+            opts=pulumi.ResourceOptions(protect=True),
         )
     )
 

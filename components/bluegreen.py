@@ -22,7 +22,6 @@ from components import naming, pod
 from components.naming import COLORS, Color
 from components.settings import AppSettings, image_problem
 
-SKIP_AWAIT_ANNOTATION: Final = "pulumi.com/skipAwait"
 PDB_MAX_UNAVAILABLE: Final = 1
 """Voluntary disruptions (drains) take at most one pod of a color at a time."""
 
@@ -163,7 +162,7 @@ class BlueGreenApp(pulumi.ComponentResource):
         # no traffic depends on it: it alone skips the engine's wait for ready endpoints.
         preview = k8s.core.v1.Service(
             naming.preview_service_name(app.name),
-            metadata=metadata(naming.preview_service_name(app.name), {SKIP_AWAIT_ANNOTATION: "true"}),
+            metadata=metadata(naming.preview_service_name(app.name), {naming.SKIP_AWAIT_ANNOTATION: "true"}),
             spec=service_spec(idle, "ClusterIP"),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[idle_deployment])),
         )

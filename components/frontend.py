@@ -6,6 +6,7 @@ nothing here changes with it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -16,7 +17,6 @@ import pulumi_kubernetes as k8s
 from components import naming, pod
 from components.settings import FrontendSettings
 
-COMPONENT_TYPE: Final = "bluegreen:index:Frontend"
 # nginxinc/nginx-unprivileged runs as UID 101, listens on 8080 and writes its pid and temp files
 # under /tmp (an emptyDir here); its config directory is replaced by the ConfigMap below.
 NGINX_UID: Final = 101
@@ -24,6 +24,7 @@ NGINX_PORT: Final = 8080
 SERVICE_PORT: Final = 80
 HEALTH_PATH: Final = "/healthz"
 CONFIG_FILE: Final = "default.conf"
+CONFIG_DIGEST_ANNOTATION: Final = "bluegreen/config-sha256"
 
 
 def nginx_config(upstream: str) -> str:
@@ -58,7 +59,7 @@ class Frontend(pulumi.ComponentResource):
     service_name: str
 
     def __init__(self, name: str, args: FrontendArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(COMPONENT_TYPE, name, None, opts)
+        super().__init__(naming.FRONTEND_COMPONENT_TYPE, name, None, opts)
         settings, namespace = args.frontend, args.namespace
         child = pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for))
         labels = naming.app_selector(settings.name)
@@ -66,10 +67,12 @@ class Frontend(pulumi.ComponentResource):
         def metadata(resource_name: str) -> k8s.meta.v1.ObjectMetaArgsDict:
             return {"name": resource_name, "namespace": namespace, "labels": labels}
 
+        rendered = nginx_config(args.backend_url)
+        config_digest = hashlib.sha256(rendered.encode()).hexdigest()
         config = k8s.core.v1.ConfigMap(
             settings.name,
             metadata=metadata(settings.name),
-            data={CONFIG_FILE: nginx_config(args.backend_url)},
+            data={CONFIG_FILE: rendered},
             opts=child,
         )
         account = k8s.core.v1.ServiceAccount(
@@ -95,8 +98,8 @@ class Frontend(pulumi.ComponentResource):
                 "min_ready_seconds": pod.MIN_READY_SECONDS,
                 "strategy": {"type": "RollingUpdate", "rolling_update": {"max_unavailable": 0, "max_surge": 1}},
                 "template": {
-                    # The config's content is in the template so an upstream change rolls the pods.
-                    "metadata": {"labels": labels, "annotations": {"bluegreen/upstream": args.backend_url}},
+                    # nginx reads its config once: a digest of it in the template rolls the pods on any change.
+                    "metadata": {"labels": labels, "annotations": {CONFIG_DIGEST_ANNOTATION: config_digest}},
                     "spec": {
                         "service_account_name": settings.name,
                         "automount_service_account_token": False,

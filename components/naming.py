@@ -20,6 +20,15 @@ VERSION_LABEL: Final = "version"
 SELECTOR_KEYS: Final[frozenset[str]] = frozenset({APP_LABEL, COLOR_LABEL})
 
 COMPONENT_TYPE: Final = "bluegreen:index:BlueGreenApp"
+FRONTEND_COMPONENT_TYPE: Final = "bluegreen:index:Frontend"
+# The provider skips its readiness wait on a resource with this annotation: only the preview
+# Service (no traffic depends on it) may carry it.
+SKIP_AWAIT_ANNOTATION: Final = "pulumi.com/skipAwait"
+# Namespace labels under which admission rejects any pod that breaks the restricted standard.
+POD_SECURITY_LABELS: Final = {
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/warn": "restricted",
+}
 PROJECT: Final = "bluegreen"
 
 DNS1123_LABEL: Final = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

@@ -191,7 +191,9 @@ class _Reader:
         text = value if isinstance(value, str) else json.dumps(value)
         key = self.key(name) + subpath
         flags = "--path " if self.path or subpath else ""
-        return f"pulumi config set {flags}{shlex.quote(key)} {shlex.quote(text)}"
+        # `--` keeps a value such as `-text=hi` from being read as the CLI's own flags.
+        end = "-- " if text.startswith("-") else ""
+        return f"pulumi config set {flags}{shlex.quote(key)} {end}{shlex.quote(text)}"
 
     def bad(self, name: str, value: object, allowed: str, example: object, fix: str = "") -> None:
         allowed = f"{allowed} (app {self.label!r})" if self.label else allowed
@@ -317,8 +319,8 @@ def image_problem(image: object) -> str | None:
 _COLOR_EXAMPLE_VERSION: Final = "1.0.0"
 
 
-def _color_settings(scope: _Reader, color: Color, image_default: str | None) -> ColorSettings:
-    image = scope.read(f"{color}Image", _image, image_default)
+def _color_settings(scope: _Reader, color: Color, active: bool) -> ColorSettings:
+    image = scope.read(f"{color}Image", _image, None)
     if image is None:
         scope.bad(f"{color}Image", None, "must be set to an image with a tag or digest", "<image>:<tag>")
         image = ""
@@ -335,7 +337,13 @@ def _color_settings(scope: _Reader, color: Color, image_default: str | None) -> 
     if version is None:
         scope.bad(f"{color}Version", None, "must be set to the version this color runs", "1.0.0")
         version = ""
-    replicas = scope.read(f"{color}Replicas", _integer(0, DEFAULT_REPLICAS), DEFAULT_REPLICAS)
+    # The active color's Service waits for ready pods: with none, the switch would cut traffic and hang.
+    replicas_check = (
+        _integer(1, DEFAULT_REPLICAS, allowed=f"must be a whole number 1 or more: {color} is the active color")
+        if active
+        else _integer(0, DEFAULT_REPLICAS)
+    )
+    replicas = scope.read(f"{color}Replicas", replicas_check, DEFAULT_REPLICAS)
     return ColorSettings(image=image, version=version, replicas=replicas)
 
 
@@ -354,8 +362,8 @@ def _app(scope: _Reader, name: str) -> AppSettings:
     if active is None:
         scope.bad("activeColor", None, 'must be set to "blue" or "green"', "blue")
         active = "blue"
-    blue = _color_settings(scope, "blue", None)
-    green = _color_settings(scope, "green", None)
+    blue = _color_settings(scope, "blue", active == "blue")
+    green = _color_settings(scope, "green", active == "green")
     idle = naming.other_color(active)
     idle_full = (blue if idle == "blue" else green).replicas
     idle_replicas = scope.read(
@@ -433,7 +441,7 @@ def _frontend(top: _Reader, apps: tuple[AppSettings, ...]) -> FrontendSettings |
     backend = scope.read("backend", _text("must be an app name", default_backend), default_backend)
     if names and backend not in names:
         scope.bad("backend", backend, f"must name an app of this stack: {', '.join(names)}", default_backend)
-    replicas = scope.read("replicas", _integer(0, DEFAULT_REPLICAS), DEFAULT_REPLICAS)
+    replicas = scope.read("replicas", _integer(1, DEFAULT_REPLICAS), DEFAULT_REPLICAS)
     return FrontendSettings(name=name, image=image, backend=backend, replicas=replicas)
 
 

@@ -32,7 +32,7 @@ POD_SPEC_PATHS: Final[Mapping[str, tuple[str, ...]]] = {
 CONTAINER_LISTS: Final = ("initContainers", "containers", "ephemeralContainers")
 # The provider marks a name it generated; such a name changes on every replacement.
 AUTONAMED_ANNOTATION: Final = "pulumi.com/autonamed"
-SKIP_AWAIT_ANNOTATION: Final = "pulumi.com/skipAwait"
+SKIP_AWAIT_ANNOTATION: Final = naming.SKIP_AWAIT_ANNOTATION
 
 
 def plain(value: Any) -> Any:

@@ -22,6 +22,7 @@ NAMESPACE = (
 VERSION = "must be a label value: 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
 PORT = "must be a whole number from 1 to 65535"
 REPLICAS = "must be a whole number 0 or more"
+ACTIVE_REPLICAS = "must be a whole number 1 or more: blue is the active color"
 UNPINNED = "must be pinned with a tag or digest (no tag means latest)"
 LATEST = 'must be pinned to a tag or digest other than "latest"'
 EMPTY_IMAGE = "must be an image reference with a tag or digest, not empty"
@@ -40,8 +41,10 @@ CASES = [
     ("greenImage", "nginx:latest", LATEST, "pulumi config set bluegreen:greenImage 'nginx:<tag>'"),
     ("greenImage", "nginx", UNPINNED, "pulumi config set bluegreen:greenImage 'nginx:<tag>'"),
     ("blueImage", "localhost:5000/app", UNPINNED, "pulumi config set bluegreen:blueImage 'localhost:5000/app:<tag>'"),
-    ("blueReplicas", "-1", REPLICAS, "pulumi config set bluegreen:blueReplicas 2"),
-    ("blueReplicas", "1.5", REPLICAS, "pulumi config set bluegreen:blueReplicas 2"),
+    ("blueReplicas", "-1", ACTIVE_REPLICAS, "pulumi config set bluegreen:blueReplicas 2"),
+    ("blueReplicas", "1.5", ACTIVE_REPLICAS, "pulumi config set bluegreen:blueReplicas 2"),
+    ("blueReplicas", "0", ACTIVE_REPLICAS, "pulumi config set bluegreen:blueReplicas 2"),
+    ("greenReplicas", "-1", REPLICAS, "pulumi config set bluegreen:greenReplicas 2"),
     ("greenReplicas", "two", REPLICAS, "pulumi config set bluegreen:greenReplicas 2"),
     ("appName", "Backend", APP_NAME, "pulumi config set bluegreen:appName backend"),
     ("appName", "back_end", APP_NAME, "pulumi config set bluegreen:appName backend"),
@@ -168,3 +171,15 @@ def test_bad_frontend_and_network_settings_are_rejected(program, overrides, expe
         registrations = program(overrides).registrations
     assert [str(p) for p in error.value.problems] == [expected]
     assert registrations == []
+
+
+def test_the_idle_color_may_have_no_replicas():
+    settings = parse_settings({**{k: engine_value(v) for k, v in dev_config().items()}, "greenReplicas": "0"})
+    assert (settings.apps[0].replicas("blue"), settings.apps[0].replicas("green")) == (2, 0)
+
+
+def test_a_fix_value_that_starts_with_a_dash_is_kept_from_the_clis_flags():
+    with pytest.raises(ConfigError) as error:
+        parse_settings({**{k: engine_value(v) for k, v in dev_config().items()}, "args": '["ok", 3]'})
+    (problem,) = error.value.problems
+    assert problem.fix == "pulumi config set --path 'bluegreen:args[0]' -- '-text={version}'"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from components import naming
@@ -64,3 +65,17 @@ def test_cutover_leaves_the_frontend_untouched(program):
         naming.service_dns_name("backend", "bluegreen-dev")
         in blue["kubernetes:core/v1:ConfigMap", "frontend"]["data"]["default.conf"]
     )
+
+
+def test_a_change_to_the_nginx_config_rolls_the_frontend_pods(program):
+    def digest(run):
+        template = run.get("Deployment", "frontend").inputs["spec"]["template"]["metadata"]
+        return template["annotations"]["bluegreen/config-sha256"]
+
+    def config(run):
+        return run.get("ConfigMap", "frontend").inputs["data"]["default.conf"]
+
+    before, after = program(), program({"servicePort": 8081})
+    assert digest(before) == hashlib.sha256(config(before).encode()).hexdigest()
+    assert digest(after) == hashlib.sha256(config(after).encode()).hexdigest()
+    assert digest(before) != digest(after)

@@ -25,9 +25,12 @@ def test_idle_deployment_waits_for_the_active_service(program, active):
 
 
 @pytest.mark.parametrize("active", naming.COLORS)
-def test_only_the_active_service_is_protected(program, active):
+def test_only_the_active_service_and_the_namespace_are_protected(program, active):
     run = program({"activeColor": active})
-    assert [r.name for r in run.kubernetes if r.protect] == ["backend"]
+    assert sorted((r.type, r.name) for r in run.kubernetes if r.protect) == [
+        ("kubernetes:core/v1:Namespace", "bluegreen-dev"),
+        ("kubernetes:core/v1:Service", "backend"),
+    ]
 
 
 def test_every_app_resource_waits_for_the_namespace(program):
