@@ -32,9 +32,9 @@ NAMESPACE ?= bluegreen-dev
 FRONTEND ?= frontend
 SMOKE_REQUESTS ?= 5
 SMOKE_POD := smoke-$(shell date +%s)
-# curlimages/curl runs as user name curl_user (UID 100): the pod gives the number, as the
-# namespace's restricted Pod Security admission requires.
-SMOKE_OVERRIDES = {"spec":{"securityContext":{"runAsNonRoot":true,"runAsUser":100,"runAsGroup":100,"seccompProfile":{"type":"RuntimeDefault"}},"containers":[{"name":"$(SMOKE_POD)","image":"curlimages/curl:8.11.1","command":["sh","-c","for i in $$(seq $(SMOKE_REQUESTS)); do curl -fsS --max-time 5 http://$(FRONTEND).$(NAMESPACE).svc.cluster.local/ || exit 1; done"],"securityContext":{"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]},"readOnlyRootFilesystem":true}}]}}
+# curlimages/curl runs as the user name curl_user (UID 100, group curl_group, GID 101): the pod
+# gives the numbers, as runAsNonRoot under the namespace's restricted admission requires.
+SMOKE_OVERRIDES = {"spec":{"securityContext":{"runAsNonRoot":true,"runAsUser":100,"runAsGroup":101,"seccompProfile":{"type":"RuntimeDefault"}},"containers":[{"name":"$(SMOKE_POD)","image":"curlimages/curl:8.11.1","command":["sh","-c","for i in $$(seq $(SMOKE_REQUESTS)); do curl -fsS --max-time 5 http://$(FRONTEND).$(NAMESPACE).svc.cluster.local/ || exit 1; done"],"securityContext":{"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]},"readOnlyRootFilesystem":true}}]}}
 
 # Every plan goes through the policy pack unless POLICY_PACK is set empty.
 POLICY_PACK ?= policies
