@@ -87,6 +87,7 @@ class Frontend(pulumi.ComponentResource):
             "liveness_probe": pod.liveness_probe(),
             "resources": pod.RESOURCES,
             "security_context": pod.container_security_context(NGINX_UID),
+            "lifecycle": pod.lifecycle(),
             "volume_mounts": [tmp_mount, {"name": "config", "mount_path": "/etc/nginx/conf.d", "read_only": True}],
         }
         deployment = k8s.apps.v1.Deployment(

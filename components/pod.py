@@ -10,10 +10,11 @@ from components import naming
 from components.naming import Color
 from components.settings import AppSettings
 
-# Numeric IDs, because `runAsNonRoot` is checked against the image's USER by the kubelet and an
-# image that runs as root, or as a user *name*, never starts without them. 65532 is the "nonroot"
-# user of distroless images, which hashicorp/http-echo is built on.
-RUN_AS_USER: Final = 65532
+# Pods are given numeric user IDs (AppSettings.run_as_user), because the kubelet checks
+# `runAsNonRoot` against the image's USER, and an image that runs as root, or as a user *name*,
+# never starts without one.
+PRE_STOP_SLEEP_SECONDS: Final = 5
+"""A stopping pod keeps serving this long, while endpoint removal reaches every node's kube-proxy."""
 MIN_READY_SECONDS: Final = 10
 """A new pod must stay ready this long before it counts as available."""
 TERMINATION_GRACE_SECONDS: Final = 30
@@ -30,7 +31,7 @@ TMP_SIZE_LIMIT: Final = "64Mi"
 PORT_NAME: Final = "http"
 
 
-def pod_security_context(uid: int = RUN_AS_USER) -> k8s.core.v1.PodSecurityContextArgsDict:
+def pod_security_context(uid: int) -> k8s.core.v1.PodSecurityContextArgsDict:
     return {
         "run_as_non_root": True,
         "run_as_user": uid,
@@ -40,7 +41,7 @@ def pod_security_context(uid: int = RUN_AS_USER) -> k8s.core.v1.PodSecurityConte
     }
 
 
-def container_security_context(uid: int = RUN_AS_USER) -> k8s.core.v1.SecurityContextArgsDict:
+def container_security_context(uid: int) -> k8s.core.v1.SecurityContextArgsDict:
     return {
         "allow_privilege_escalation": False,
         "capabilities": {"drop": ["ALL"]},
@@ -72,6 +73,10 @@ def liveness_probe() -> k8s.core.v1.ProbeArgsDict:
     }
 
 
+def lifecycle() -> k8s.core.v1.LifecycleArgsDict:
+    return {"pre_stop": {"sleep": {"seconds": PRE_STOP_SLEEP_SECONDS}}}
+
+
 def tmp_volume() -> tuple[k8s.core.v1.VolumeArgsDict, k8s.core.v1.VolumeMountArgsDict]:
     """Every path a container writes needs a volume once the root filesystem is read-only."""
     return {"name": TMP_VOLUME, "empty_dir": {"size_limit": TMP_SIZE_LIMIT}}, {"name": TMP_VOLUME, "mount_path": "/tmp"}
@@ -90,7 +95,9 @@ def container(app: AppSettings, color: Color) -> k8s.core.v1.ContainerArgsDict:
         "readiness_probe": readiness_probe(app.readiness_path),
         "liveness_probe": liveness_probe(),
         "resources": RESOURCES,
-        "security_context": container_security_context(),
+        "security_context": container_security_context(app.run_as_user),
+        # Needs Kubernetes 1.30+; the image needs no `sleep` binary (http-echo has none).
+        "lifecycle": lifecycle(),
         "volume_mounts": [tmp_volume()[1]],
     }
     if app.args:
@@ -106,7 +113,7 @@ def pod_template(app: AppSettings, color: Color) -> k8s.core.v1.PodTemplateSpecA
         "spec": {
             "service_account_name": naming.service_account_name(app.name),
             "automount_service_account_token": False,
-            "security_context": pod_security_context(),
+            "security_context": pod_security_context(app.run_as_user),
             "termination_grace_period_seconds": TERMINATION_GRACE_SECONDS,
             "containers": [container(app, color)],
             "volumes": [tmp_volume()[0]],

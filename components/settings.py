@@ -35,6 +35,11 @@ DEFAULT_SERVICE_TYPE: Final = "ClusterIP"
 DEFAULT_READINESS_PATH: Final = "/"
 DEFAULT_CREATE_NAMESPACE: Final = True
 DEFAULT_PRE_SWITCH_GATE: Final = True
+DEFAULT_RUN_AS_USER: Final = 65532
+"""The "nonroot" user of distroless images, which hashicorp/http-echo is built on."""
+DEFAULT_SCALE_DOWN_DELAY_SECONDS: Final = 30
+"""How long the old color keeps its pods after the selector moves, while kube-proxy catches up."""
+MAX_SCALE_DOWN_DELAY_SECONDS: Final = 3600
 SERVICE_TYPES: Final = ("ClusterIP", "NodePort", "LoadBalancer")
 
 # Keys an app may set; at the top level they describe the stack's one app, or, when `apps` is
@@ -55,6 +60,8 @@ APP_KEYS: Final = (
     "smokePath",
     "args",
     "env",
+    "runAsUser",
+    "scaleDownDelaySeconds",
 )
 STACK_KEYS: Final = (
     "appName",
@@ -101,6 +108,10 @@ class AppSettings:
     args: tuple[str, ...] = ()
     """Container args; `{color}`, `{version}` and `{port}` are filled in per color."""
     env: tuple[tuple[str, str], ...] = ()
+    run_as_user: int = DEFAULT_RUN_AS_USER
+    """The numeric user (and group) the containers run as: the image's own USER, as a number."""
+    scale_down_delay_seconds: int = DEFAULT_SCALE_DOWN_DELAY_SECONDS
+    """With idle_replicas set: the wait after a switch before the old color shrinks."""
 
     @property
     def idle_color(self) -> Color:
@@ -410,6 +421,16 @@ def _app(scope: _Reader, name: str) -> AppSettings:
         smoke_path=scope.read("smokePath", path_check, None) if scope.raw("smokePath")[1] != "" else None,
         args=tuple(args),
         env=tuple(sorted(env.items())),
+        run_as_user=scope.read(
+            "runAsUser",
+            _integer(1, DEFAULT_RUN_AS_USER, allowed="must be a whole number 1 or more (0 is root)"),
+            DEFAULT_RUN_AS_USER,
+        ),
+        scale_down_delay_seconds=scope.read(
+            "scaleDownDelaySeconds",
+            _integer(0, DEFAULT_SCALE_DOWN_DELAY_SECONDS, MAX_SCALE_DOWN_DELAY_SECONDS),
+            DEFAULT_SCALE_DOWN_DELAY_SECONDS,
+        ),
     )
 
 

@@ -65,6 +65,13 @@ CASES = [
     ("greenVersion", "-1.2", VERSION, "pulumi config set bluegreen:greenVersion 1.0.0"),
     ("greenVersion", "v" * 64, VERSION, "pulumi config set bluegreen:greenVersion 1.0.0"),
     ("idleReplicas", "-1", IDLE, "pulumi config set bluegreen:idleReplicas 0"),
+    ("runAsUser", "0", "must be a whole number 1 or more (0 is root)", "pulumi config set bluegreen:runAsUser 65532"),
+    (
+        "scaleDownDelaySeconds",
+        "-5",
+        "must be a whole number from 0 to 3600",
+        "pulumi config set bluegreen:scaleDownDelaySeconds 30",
+    ),
     ("smokePath", "/health?full=1", PATH, "pulumi config set bluegreen:smokePath /"),
     ("readinessPath", "healthz", PATH, "pulumi config set bluegreen:readinessPath /"),
     ("idleReplicas", "3", IDLE, "pulumi config set bluegreen:idleReplicas 0"),

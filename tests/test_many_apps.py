@@ -106,7 +106,8 @@ def test_the_frontends_backend_alone_gets_a_network_policy(program):
             {"colour": "blue"},
             'bluegreen:apps[1].colour = "blue": is not a known key here; known keys: activeColor, args, blueImage, '
             "blueReplicas, blueVersion, containerPort, env, greenImage, greenReplicas, greenVersion, idleReplicas, "
-            "name, readinessPath, servicePort, serviceType, smokePath (app 'api'). Fix: remove it",
+            "name, readinessPath, runAsUser, scaleDownDelaySeconds, servicePort, serviceType, smokePath (app 'api'). "
+            "Fix: remove it",
         ),
         (
             {"name": "backend"},

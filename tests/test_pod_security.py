@@ -110,3 +110,17 @@ def test_each_color_rolls_out_without_losing_capacity(program):
 def test_readiness_path_is_configurable(program):
     container = _pods(program({"readinessPath": "/healthz"}))["backend-green"]["containers"][0]
     assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+
+
+def test_run_as_user_gives_the_images_own_user(program):
+    pods = _pods(program({"runAsUser": 1000}))
+    for name in ("backend-blue", "backend-green"):
+        assert pods[name]["securityContext"]["runAsUser"] == 1000
+        assert pods[name]["containers"][0]["securityContext"]["runAsGroup"] == 1000
+    assert pods["frontend"]["securityContext"]["runAsUser"] == 101
+
+
+def test_a_stopping_pod_keeps_serving_while_endpoints_are_withdrawn(program):
+    for pod in _pods(program()).values():
+        assert pod["containers"][0]["lifecycle"] == {"preStop": {"sleep": {"seconds": 5}}}
+        assert pod["terminationGracePeriodSeconds"] == 30

@@ -57,6 +57,8 @@ def test_pulumi_yaml_defaults_equal_the_programs_defaults():
         "serviceType": settings.DEFAULT_SERVICE_TYPE,
         "readinessPath": settings.DEFAULT_READINESS_PATH,
         "preSwitchGate": settings.DEFAULT_PRE_SWITCH_GATE,
+        "runAsUser": settings.DEFAULT_RUN_AS_USER,
+        "scaleDownDelaySeconds": settings.DEFAULT_SCALE_DOWN_DELAY_SECONDS,
         "smokePath": "",
         "args": [],
         "env": {},
