@@ -20,6 +20,7 @@ import pulumi_kubernetes as k8s
 
 from components import naming, pod
 from components.naming import COLORS, Color
+from components.scale_down import scale_down_hook
 from components.settings import AppSettings, image_problem
 
 PDB_MAX_UNAVAILABLE: Final = 1
@@ -121,12 +122,21 @@ class BlueGreenApp(pulumi.ComponentResource):
             opts=child,
         )
 
+        # Only a cutover with idleReplicas shrinks a color right after traffic leaves it.
+        delay = (
+            pulumi.ResourceHookBinding(before_update=[scale_down_hook(app.name, app.scale_down_delay_seconds)])
+            if app.idle_replicas is not None and app.scale_down_delay_seconds > 0
+            else None
+        )
+
         def deployment(color: Color, depends_on: Sequence[pulumi.Resource]) -> k8s.apps.v1.Deployment:
             return k8s.apps.v1.Deployment(
                 naming.deployment_name(app.name, color),
                 metadata=metadata(naming.deployment_name(app.name, color)),
                 spec=pod.deployment_spec(app, color),
-                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[account, *depends_on])),
+                opts=pulumi.ResourceOptions.merge(
+                    child, pulumi.ResourceOptions(depends_on=[account, *depends_on], hooks=delay)
+                ),
             )
 
         def service_spec(color: Color, service_type: str) -> k8s.core.v1.ServiceSpecArgsDict:

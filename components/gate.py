@@ -6,16 +6,21 @@ official `kubernetes` client and the same kubeconfig and context the stack's def
 provider uses, whether the target color:
 
 1. has its Deployment fully rolled out: every replica updated and available, no old pod left;
-2. has at least that many ready endpoints in the EndpointSlices of the preview Service, which
-   selects the idle color, the target, until this very update moves it;
-3. answers `smokePath` (when set) with a 2xx through the API server's proxy to the preview Service.
+2. has at least that many Ready pods that are not terminating, among the pods its own selector
+   `app=<app>,color=<color>` matches;
+3. answers `smokePath` (when set) with a 2xx through the API server's pod proxy, from one of those
+   Ready pods (the first by name), on the container port named `http`. The pod proxy does not
+   resolve port names, so the gate reads that port's number from the pod's own spec.
 
-The smoke request goes through the preview Service rather than straight to a pod because that is
-the path traffic takes after the switch: a Service, its named port `http` and its targetPort. The
-active Service gets the same port spec, so a wrong port name or targetPort fails here, before the
-switch, and not after it. Which pod answers is up to the Service; every pod's own readiness is
-covered by check 2. A failing check raises, the engine fails the hook and the update stops before
-the selector moves: traffic stays where it was.
+The gate judges the target color by its own labels, never by the preview Service. The preview
+Service is updated last in a cutover, so it can lag: when an update fails after the active Service
+moved (its endpoint await timed out, say), the preview Service still selects the new color. A gate
+that read the target's endpoints through it would refuse the rollback to the old color, the very
+switch that must stay possible. The pods, the Deployment and the pod proxy depend on the target
+color alone, whatever state the Services were left in.
+
+A failing check raises, the engine fails the hook and the update stops before the selector moves:
+traffic stays where it was.
 
 The `kubernetes` package is imported only when the hook runs, so an ordinary evaluation of the
 program (preview, a run without a cutover) costs nothing and needs no cluster access.
@@ -36,13 +41,12 @@ from components.naming import COLORS, Color
 from components.settings import AppSettings
 
 if TYPE_CHECKING:
-    from kubernetes.client import ApiClient
+    from kubernetes.client import ApiClient, V1Pod
 
 REQUEST_TIMEOUT: Final = (5.0, 15.0)
 """Seconds to connect to the API server, and to wait for an answer (the smoke check's included)."""
 REQUEST_RETRIES: Final = 2
 IN_CLUSTER_HOST_VAR: Final = "KUBERNETES_SERVICE_HOST"
-SERVICE_NAME_LABEL: Final = "kubernetes.io/service-name"
 DEFAULT_KUBECONFIG: Final = "~/.kube/config"
 
 
@@ -134,19 +138,33 @@ def _override_cluster(source: Any, context: str | None, cluster: str) -> None:
     entry.value["context"]["cluster"] = cluster
 
 
-def _ready_endpoints(slices: Any) -> int:
-    """Distinct ready endpoints serving the named port `http` (a nil `ready` means ready, as the API says)."""
-    seen: set[str] = set()
-    for item in slices.items or []:
-        if not any(port.name == pod.PORT_NAME for port in item.ports or []):
-            continue
-        for endpoint in item.endpoints or []:
-            conditions = endpoint.conditions
-            if conditions is not None and conditions.ready is False:
-                continue
-            ref = endpoint.target_ref
-            seen.add(ref.uid or ref.name if ref is not None else ",".join(endpoint.addresses))
-    return len(seen)
+def label_selector(labels: Mapping[str, str]) -> str:
+    """`labels` as an equality-based label selector: `app=backend,color=green`."""
+    return ",".join(f"{key}={value}" for key, value in labels.items())
+
+
+def _pod_name(item: V1Pod) -> str:
+    return (item.metadata.name if item.metadata is not None else None) or ""
+
+
+def _is_ready(item: V1Pod) -> bool:
+    """A pod that is Ready (its `Ready` condition is "True") and not terminating (no deletionTimestamp)."""
+    if item.metadata is not None and item.metadata.deletion_timestamp is not None:
+        return False
+    conditions = (item.status.conditions if item.status is not None else None) or []
+    return any(condition.type == "Ready" and condition.status == "True" for condition in conditions)
+
+
+def _named_port(item: V1Pod) -> int | None:
+    """The number of the container port named `http` in the pod's own spec.
+
+    The pod proxy takes a port number: unlike a Service, it does not resolve a port name.
+    """
+    for container in (item.spec.containers if item.spec is not None else None) or []:
+        for port in container.ports or []:
+            if port.name == pod.PORT_NAME:
+                return port.container_port
+    return None
 
 
 def check(target: Target, api: ApiClient) -> list[str]:
@@ -157,7 +175,6 @@ def check(target: Target, api: ApiClient) -> list[str]:
 
     app, ns, color = target.app, target.namespace, target.color
     deployment_name = naming.deployment_name(app, color)
-    preview_name = naming.preview_service_name(app)
     timeout = REQUEST_TIMEOUT
     passed: list[str] = []
     doing = f"GET Deployment {ns}/{deployment_name}"
@@ -185,33 +202,25 @@ def check(target: Target, api: ApiClient) -> list[str]:
             )
         passed.append(f"{label}: {want}/{want} replicas updated and available")
 
-        doing = f"GET Service {ns}/{preview_name}"
-        service = client.CoreV1Api(api).read_namespaced_service(preview_name, ns, _request_timeout=timeout)
-        expected = naming.selector(app, color)
-        selects = dict((service.spec.selector if service.spec else None) or {})
-        if selects != expected:
-            raise GateError(
-                f"Service {ns}/{preview_name} selects {selects}, not {expected}: cannot see {color}'s endpoints"
-            )
-        doing = f"LIST EndpointSlices of Service {ns}/{preview_name}"
-        slices = client.DiscoveryV1Api(api).list_namespaced_endpoint_slice(
-            ns, label_selector=f"{SERVICE_NAME_LABEL}={preview_name}", _request_timeout=timeout
-        )
-        ready = _ready_endpoints(slices)
-        if ready < want:
-            raise GateError(
-                f"Service {ns}/{preview_name} has {ready} ready endpoint(s) for {color} on port "
-                f"{pod.PORT_NAME}, needs {want}"
-            )
-        passed.append(f"Service {ns}/{preview_name}: {ready} ready endpoint(s) for {color}")
+        selector = label_selector(naming.selector(app, color))
+        doing = f"LIST Pods in {ns} with {selector}"
+        pods = client.CoreV1Api(api).list_namespaced_pod(ns, label_selector=selector, _request_timeout=timeout)
+        ready = sorted((item for item in pods.items or [] if _is_ready(item)), key=_pod_name)
+        if len(ready) < want:
+            raise GateError(f"{color} has {len(ready)} Ready pod(s) not terminating in {ns} ({selector}), needs {want}")
+        passed.append(f"{color}: {len(ready)} Ready pod(s) not terminating in {ns} ({selector})")
 
         if target.smoke_path:
             path = target.smoke_path
             if "?" in path or "#" in path:
                 raise GateError(f"smokePath {path!r} must be a plain path, without a query or fragment")
-            proxied = f"{preview_name}:{pod.PORT_NAME}"
-            doing = f"smoke check GET {path} via Service {ns}/{proxied}"
-            _, code, _ = client.CoreV1Api(api).connect_get_namespaced_service_proxy_with_path_with_http_info(
+            first = ready[0]
+            port = _named_port(first)
+            if port is None:
+                raise GateError(f"Pod {ns}/{_pod_name(first)} has no container port named {pod.PORT_NAME}")
+            proxied = f"{_pod_name(first)}:{port}"
+            doing = f"smoke check GET {path} via Pod {ns}/{proxied}"
+            _, code, _ = client.CoreV1Api(api).connect_get_namespaced_pod_proxy_with_path_with_http_info(
                 proxied, ns, path.lstrip("/"), _request_timeout=timeout
             )
             passed.append(f"{doing}: HTTP {code}")

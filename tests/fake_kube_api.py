@@ -104,40 +104,103 @@ def service(name: str, color: str) -> dict[str, Any]:
     }
 
 
-def endpoint(index: int, ready: bool | None = True) -> dict[str, Any]:
-    conditions: dict[str, Any] = {"serving": ready is not False, "terminating": False}
-    if ready is not None:
-        conditions["ready"] = ready
+def pod(
+    color: str,
+    index: int,
+    *,
+    ready: bool = True,
+    terminating: bool = False,
+    app: str = "backend",
+    port_name: str = "http",
+) -> dict[str, Any]:
+    """A pod of `app`'s `color` Deployment as the API server returns it: Running, with its conditions."""
+    name = f"{app}-{color}-7d9f8c6b5-{index:05d}"
+    ready_status = "True" if ready else "False"
+    metadata: dict[str, Any] = {
+        "name": name,
+        "generateName": f"{app}-{color}-7d9f8c6b5-",
+        "namespace": NAMESPACE,
+        "uid": f"00000000-0000-4000-8000-{index:012d}",
+        "resourceVersion": f"{5000 + index}",
+        "creationTimestamp": "2025-05-01T09:30:00Z",
+        "labels": {
+            "app": app,
+            "color": color,
+            "version": "1.2",
+            "app.kubernetes.io/name": app,
+            "app.kubernetes.io/version": "1.2",
+            "app.kubernetes.io/managed-by": "pulumi",
+            "pod-template-hash": "7d9f8c6b5",
+        },
+        "ownerReferences": [
+            {
+                "apiVersion": "apps/v1",
+                "kind": "ReplicaSet",
+                "name": f"{app}-{color}-7d9f8c6b5",
+                "uid": "3e0a7c55-2b1d-4f0e-9c1a-5d6e7f8a9b0c",
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ],
+    }
+    if terminating:
+        metadata["deletionTimestamp"] = "2025-05-01T10:05:00Z"
+        metadata["deletionGracePeriodSeconds"] = 30
+    pod_ip = f"10.244.0.{20 + index}"
     return {
-        "addresses": [f"10.244.0.{20 + index}"],
-        "conditions": conditions,
-        "nodeName": "kind-control-plane",
-        "targetRef": {
-            "kind": "Pod",
-            "namespace": NAMESPACE,
-            "name": f"backend-green-7d9f8c6b5-{index:05d}",
-            "uid": f"00000000-0000-4000-8000-{index:012d}",
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": metadata,
+        "spec": {
+            "containers": [
+                {
+                    "name": app,
+                    "image": "hashicorp/http-echo:1.0.0",
+                    "ports": [{"name": port_name, "containerPort": 5678, "protocol": "TCP"}],
+                    "readinessProbe": {"httpGet": {"path": "/", "port": "http", "scheme": "HTTP"}},
+                }
+            ],
+            "nodeName": "kind-control-plane",
+            "restartPolicy": "Always",
+            "serviceAccountName": app,
+        },
+        "status": {
+            "phase": "Running",
+            "conditions": [
+                {"type": "PodReadyToStartContainers", "status": "True", "lastTransitionTime": "2025-05-01T09:30:02Z"},
+                {"type": "Initialized", "status": "True", "lastTransitionTime": "2025-05-01T09:30:00Z"},
+                {"type": "Ready", "status": ready_status, "lastTransitionTime": "2025-05-01T09:30:12Z"},
+                {"type": "ContainersReady", "status": ready_status, "lastTransitionTime": "2025-05-01T09:30:12Z"},
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": "2025-05-01T09:30:00Z"},
+            ],
+            "hostIP": "172.18.0.2",
+            "podIP": pod_ip,
+            "podIPs": [{"ip": pod_ip}],
+            "startTime": "2025-05-01T09:30:00Z",
+            "containerStatuses": [
+                {
+                    "name": app,
+                    "ready": ready,
+                    "started": True,
+                    "restartCount": 0,
+                    "image": "docker.io/hashicorp/http-echo:1.0.0",
+                    "imageID": f"docker.io/hashicorp/http-echo@sha256:{'ab' * 32}",
+                    "containerID": f"containerd://{index:064x}",
+                    "state": {"running": {"startedAt": "2025-05-01T09:30:02Z"}},
+                    "lastState": {},
+                }
+            ],
         },
     }
 
 
-def endpoint_slice(service_name: str, endpoints: list[dict[str, Any]], port_name: str = "http") -> dict[str, Any]:
-    return {
-        "apiVersion": "discovery.k8s.io/v1",
-        "kind": "EndpointSlice",
-        "metadata": {
-            "name": f"{service_name}-x7k2p",
-            "namespace": NAMESPACE,
-            "generateName": f"{service_name}-",
-            "labels": {
-                "kubernetes.io/service-name": service_name,
-                "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
-            },
-        },
-        "addressType": "IPv4",
-        "endpoints": endpoints,
-        "ports": [{"name": port_name, "port": 5678, "protocol": "TCP"}],
-    }
+def _matches(labels: dict[str, str], selector: str) -> bool:
+    """Equality-based label selector matching (`k=v,k2=v2`, also `k==v`); an empty selector matches all."""
+    for requirement in filter(None, selector.split(",")):
+        key, _, value = requirement.replace("==", "=").partition("=")
+        if labels.get(key.strip()) != value.strip():
+            return False
+    return True
 
 
 @dataclass
@@ -146,9 +209,9 @@ class Cluster:
 
     deployments: dict[str, dict[str, Any]] = field(default_factory=dict)
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
-    slices: list[dict[str, Any]] = field(default_factory=list)
+    pods: list[dict[str, Any]] = field(default_factory=list)
     proxy: dict[str, tuple[int, str]] = field(default_factory=dict)
-    """Decoded `services/<name>:<port>/proxy<path>` -> (status, body) the proxied app answers."""
+    """Decoded `<pod name>:<port>/proxy<path>` -> (status, body) the proxied pod answers."""
     requests: list[str] = field(default_factory=list)
     """`METHOD /decoded/path?query` of every request, in order."""
 
@@ -186,7 +249,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("Authorization") != f"Bearer {TOKEN}":
             self._send(401, _status(401, "Unauthorized", "Unauthorized"))
             return
-        prefix = f"/api/v1/namespaces/{NAMESPACE}/services/"
+        services = f"/api/v1/namespaces/{NAMESPACE}/services/"
+        pods = f"/api/v1/namespaces/{NAMESPACE}/pods"
         if path.startswith(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/"):
             name = path.rsplit("/", 1)[1]
             found = self.cluster.deployments.get(name)
@@ -194,33 +258,30 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(404, _status(404, "NotFound", f'deployments.apps "{name}" not found'))
             else:
                 self._send(200, found)
-        elif path.startswith(prefix) and "/proxy" in path:
-            key = path[len(prefix) :]
-            answer = self.cluster.proxy.get(key)
-            if answer is None:
-                self._send(503, _status(503, "ServiceUnavailable", f'no endpoints available for service "{key}"'))
-            else:
-                self._send(answer[0], answer[1], "text/plain; charset=utf-8")
-        elif path.startswith(prefix):
-            name = path[len(prefix) :]
+        elif path.startswith(services):
+            name = path[len(services) :]
             found = self.cluster.services.get(name)
             if found is None:
                 self._send(404, _status(404, "NotFound", f'services "{name}" not found'))
             else:
                 self._send(200, found)
-        elif path == f"/apis/discovery.k8s.io/v1/namespaces/{NAMESPACE}/endpointslices":
+        elif path == pods:
             wanted = parse_qs(url.query).get("labelSelector", [""])[0]
-            key, _, value = wanted.partition("=")
-            items = [s for s in self.cluster.slices if s["metadata"]["labels"].get(key) == value]
+            items = [p for p in self.cluster.pods if _matches(p["metadata"]["labels"], wanted)]
             self._send(
-                200,
-                {
-                    "apiVersion": "discovery.k8s.io/v1",
-                    "kind": "EndpointSliceList",
-                    "metadata": {"resourceVersion": "9001"},
-                    "items": items,
-                },
+                200, {"apiVersion": "v1", "kind": "PodList", "metadata": {"resourceVersion": "9001"}, "items": items}
             )
+        elif path.startswith(f"{pods}/") and "/proxy" in path:
+            key = path[len(pods) + 1 :]
+            name = key.partition("/")[0].partition(":")[0]
+            answer = self.cluster.proxy.get(key)
+            if not any(p["metadata"]["name"] == name for p in self.cluster.pods):
+                self._send(404, _status(404, "NotFound", f'pods "{name}" not found'))
+            elif answer is None:
+                # What the API server answers when nothing listens on the pod's port.
+                self._send(503, _status(503, "ServiceUnavailable", "error trying to reach service: connection refused"))
+            else:
+                self._send(answer[0], answer[1], "text/plain; charset=utf-8")
         else:
             self._send(404, _status(404, "NotFound", "the server could not find the requested resource"))
 

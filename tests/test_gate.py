@@ -12,22 +12,29 @@ from typing import Any
 import pytest
 
 from components import gate
+from components.naming import Color
 from components.settings import AppSettings, ColorSettings
 from tests import fake_kube_api as kube
 from tests.conftest import ROOT
 
 PREVIEW = "backend-preview"
+ACTIVE = "backend"
 BLUE_TO_GREEN = (
     {"spec": {"selector": {"app": "backend", "color": "blue"}}},
     {"spec": {"selector": {"app": "backend", "color": "green"}}},
 )
+GREEN_TO_BLUE = (BLUE_TO_GREEN[1], BLUE_TO_GREEN[0])
+GREEN_1 = "backend-green-7d9f8c6b5-00001"
+GREEN_2 = "backend-green-7d9f8c6b5-00002"
+GREEN_3 = "backend-green-7d9f8c6b5-00003"
+BLUE_1 = "backend-blue-7d9f8c6b5-00001"
 
 
-def app(smoke_path: str | None = None) -> AppSettings:
-    """The app as the program sees it during a cutover to green: green is already the active color."""
+def app(smoke_path: str | None = None, active_color: Color = "green") -> AppSettings:
+    """The app as the program sees it during a cutover: the target is already the active color."""
     return AppSettings(
         name="backend",
-        active_color="green",
+        active_color=active_color,
         blue=ColorSettings("hashicorp/http-echo:1.0.0", "1.1", 2),
         green=ColorSettings("hashicorp/http-echo:1.0.0", "1.2", 2),
         container_port=5678,
@@ -39,11 +46,18 @@ def app(smoke_path: str | None = None) -> AppSettings:
 
 
 def ready_cluster() -> kube.Cluster:
+    """Blue serves, green is rolled out and ready; the preview Service selects green, the target."""
     return kube.Cluster(
-        deployments={"backend-green": kube.deployment("backend-green", "green")},
-        services={PREVIEW: kube.service(PREVIEW, "green")},
-        slices=[kube.endpoint_slice(PREVIEW, [kube.endpoint(1), kube.endpoint(2)])],
-        proxy={f"{PREVIEW}:http/proxy/healthz": (200, "backend 1.2 (green)\n")},
+        deployments={
+            "backend-blue": kube.deployment("backend-blue", "blue"),
+            "backend-green": kube.deployment("backend-green", "green"),
+        },
+        services={ACTIVE: kube.service(ACTIVE, "blue"), PREVIEW: kube.service(PREVIEW, "green")},
+        pods=[kube.pod("blue", 1), kube.pod("blue", 2), kube.pod("green", 1), kube.pod("green", 2)],
+        proxy={
+            f"{BLUE_1}:5678/proxy/healthz": (200, "backend 1.1 (blue)\n"),
+            f"{GREEN_1}:5678/proxy/healthz": (200, "backend 1.2 (green)\n"),
+        },
     )
 
 
@@ -76,15 +90,13 @@ def test_a_ready_color_passes_every_check_through_the_real_client(api: kube.Fake
 
     assert passed == [
         "Deployment bluegreen-dev/backend-green: 2/2 replicas updated and available",
-        "Service bluegreen-dev/backend-preview: 2 ready endpoint(s) for green",
-        "smoke check GET /healthz via Service bluegreen-dev/backend-preview:http: HTTP 200",
+        "green: 2 Ready pod(s) not terminating in bluegreen-dev (app=backend,color=green)",
+        f"smoke check GET /healthz via Pod bluegreen-dev/{GREEN_1}:5678: HTTP 200",
     ]
     assert api.cluster.requests == [
         "GET /apis/apps/v1/namespaces/bluegreen-dev/deployments/backend-green",
-        "GET /api/v1/namespaces/bluegreen-dev/services/backend-preview",
-        "GET /apis/discovery.k8s.io/v1/namespaces/bluegreen-dev/endpointslices"
-        "?labelSelector=kubernetes.io/service-name=backend-preview",
-        "GET /api/v1/namespaces/bluegreen-dev/services/backend-preview:http/proxy/healthz",
+        "GET /api/v1/namespaces/bluegreen-dev/pods?labelSelector=app=backend,color=green",
+        f"GET /api/v1/namespaces/bluegreen-dev/pods/{GREEN_1}:5678/proxy/healthz",
     ]
 
 
@@ -95,10 +107,10 @@ def test_without_smoke_path_no_http_check_is_made(api: kube.FakeKubeApi) -> None
 
 
 def test_a_nested_smoke_path_keeps_its_slashes(api: kube.FakeKubeApi) -> None:
-    api.cluster.proxy[f"{PREVIEW}:http/proxy/api/v1/health"] = (204, "")
+    api.cluster.proxy[f"{GREEN_1}:5678/proxy/api/v1/health"] = (204, "")
 
     assert run(api, "/api/v1/health")[-1] == (
-        "smoke check GET /api/v1/health via Service bluegreen-dev/backend-preview:http: HTTP 204"
+        f"smoke check GET /api/v1/health via Pod bluegreen-dev/{GREEN_1}:5678: HTTP 204"
     )
 
 
@@ -144,51 +156,84 @@ def test_a_deployment_not_fully_rolled_out_fails(api: kube.FakeKubeApi, deployme
     assert failure(api) == PREFIX + reason + SUFFIX
 
 
-def test_too_few_ready_endpoints_fail(api: kube.FakeKubeApi) -> None:
-    api.cluster.slices = [kube.endpoint_slice(PREVIEW, [kube.endpoint(1), kube.endpoint(2, ready=False)])]
-
-    assert (
-        failure(api)
-        == PREFIX
-        + ("Service bluegreen-dev/backend-preview has 1 ready endpoint(s) for green on port http, needs 2")
-        + SUFFIX
-    )
+TOO_FEW_READY = "green has 1 Ready pod(s) not terminating in bluegreen-dev (app=backend,color=green), needs 2"
 
 
-def test_endpoints_without_the_http_port_do_not_count(api: kube.FakeKubeApi) -> None:
-    api.cluster.slices = [kube.endpoint_slice(PREVIEW, [kube.endpoint(1), kube.endpoint(2)], port_name="metrics")]
+def test_too_few_ready_pods_fail(api: kube.FakeKubeApi) -> None:
+    api.cluster.pods[3] = kube.pod("green", 2, ready=False)
 
-    assert "has 0 ready endpoint(s) for green on port http, needs 2" in failure(api)
-
-
-def test_an_endpoint_without_a_ready_condition_counts_as_ready(api: kube.FakeKubeApi) -> None:
-    api.cluster.slices = [kube.endpoint_slice(PREVIEW, [kube.endpoint(1, ready=None), kube.endpoint(2)])]
-
-    assert run(api)[1] == "Service bluegreen-dev/backend-preview: 2 ready endpoint(s) for green"
+    assert failure(api) == PREFIX + TOO_FEW_READY + SUFFIX
 
 
-def test_a_preview_service_on_the_wrong_color_fails(api: kube.FakeKubeApi) -> None:
-    api.cluster.services[PREVIEW] = kube.service(PREVIEW, "blue")
+def test_a_terminating_pod_does_not_count_even_while_still_ready(api: kube.FakeKubeApi) -> None:
+    api.cluster.pods[3] = kube.pod("green", 2, terminating=True)
 
-    assert (
-        failure(api)
-        == PREFIX
-        + (
-            "Service bluegreen-dev/backend-preview selects {'app': 'backend', 'color': 'blue'}, not "
-            "{'app': 'backend', 'color': 'green'}: cannot see green's endpoints"
-        )
-        + SUFFIX
-    )
+    assert failure(api) == PREFIX + TOO_FEW_READY + SUFFIX
+
+
+def test_a_pod_without_conditions_does_not_count(api: kube.FakeKubeApi) -> None:
+    pending = kube.pod("green", 2)
+    pending["status"] = {"phase": "Pending"}
+    api.cluster.pods[3] = pending
+
+    assert failure(api) == PREFIX + TOO_FEW_READY + SUFFIX
+
+
+def test_ready_pods_of_the_other_color_or_another_app_do_not_count(api: kube.FakeKubeApi) -> None:
+    api.cluster.pods = [
+        kube.pod("blue", 1),
+        kube.pod("blue", 2),
+        kube.pod("green", 1),
+        kube.pod("green", 2, app="other"),
+    ]
+
+    assert failure(api) == PREFIX + TOO_FEW_READY + SUFFIX
+
+
+def test_a_rollback_passes_while_the_preview_service_still_selects_the_new_color(api: kube.FakeKubeApi) -> None:
+    # A cutover to green failed after the active Service moved: both Services select green. Rolling
+    # back to a ready blue must pass, judged by blue's own pods and not by the stale preview Service.
+    api.cluster.services = {ACTIVE: kube.service(ACTIVE, "green"), PREVIEW: kube.service(PREVIEW, "green")}
+    access = gate.KubeAccess(kubeconfig=kube.kubeconfig(api.url))
+
+    passed = gate.run_gate(app("/healthz", "blue"), kube.NAMESPACE, access, *GREEN_TO_BLUE, environ={})
+
+    assert passed == [
+        "Deployment bluegreen-dev/backend-blue: 2/2 replicas updated and available",
+        "blue: 2 Ready pod(s) not terminating in bluegreen-dev (app=backend,color=blue)",
+        f"smoke check GET /healthz via Pod bluegreen-dev/{BLUE_1}:5678: HTTP 200",
+    ]
+    assert api.cluster.requests == [
+        "GET /apis/apps/v1/namespaces/bluegreen-dev/deployments/backend-blue",
+        "GET /api/v1/namespaces/bluegreen-dev/pods?labelSelector=app=backend,color=blue",
+        f"GET /api/v1/namespaces/bluegreen-dev/pods/{BLUE_1}:5678/proxy/healthz",
+    ]
+
+
+def test_the_smoke_check_goes_to_the_first_ready_pod_by_name(api: kube.FakeKubeApi) -> None:
+    api.cluster.pods = [kube.pod("green", 3), kube.pod("green", 1, ready=False), kube.pod("green", 2)]
+    api.cluster.proxy[f"{GREEN_2}:5678/proxy/healthz"] = (200, "ok")
+
+    assert run(api, "/healthz")[-1] == f"smoke check GET /healthz via Pod bluegreen-dev/{GREEN_2}:5678: HTTP 200"
+    assert api.cluster.requests[-1] == f"GET /api/v1/namespaces/bluegreen-dev/pods/{GREEN_2}:5678/proxy/healthz"
+    assert GREEN_3 not in api.cluster.requests[-1]
+
+
+def test_a_pod_without_a_port_named_http_fails_the_smoke_check(api: kube.FakeKubeApi) -> None:
+    api.cluster.pods = [kube.pod("green", 1, port_name="web"), kube.pod("green", 2, port_name="web")]
+
+    assert failure(api, "/healthz") == PREFIX + f"Pod bluegreen-dev/{GREEN_1} has no container port named http" + SUFFIX
+    assert not [r for r in api.cluster.requests if "/proxy" in r]
 
 
 def test_a_smoke_check_answering_500_fails(api: kube.FakeKubeApi) -> None:
-    api.cluster.proxy[f"{PREVIEW}:http/proxy/healthz"] = (500, "database unreachable")
+    api.cluster.proxy[f"{GREEN_1}:5678/proxy/healthz"] = (500, "database unreachable")
 
     assert (
         failure(api, "/healthz")
         == PREFIX
         + (
-            "smoke check GET /healthz via Service bluegreen-dev/backend-preview:http answered HTTP 500 "
+            f"smoke check GET /healthz via Pod bluegreen-dev/{GREEN_1}:5678 answered HTTP 500 "
             "Internal Server Error: database unreachable"
         )
         + SUFFIX

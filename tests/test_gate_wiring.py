@@ -79,12 +79,15 @@ def test_the_hook_is_named_per_app_and_uses_the_kubernetes_stack_config(api: kub
     call(hook, *BLUE_TO_GREEN)
 
     assert hook.name == "backend-pre-switch-gate"
-    assert len(api.cluster.requests) == 3
+    assert api.cluster.requests == [
+        "GET /apis/apps/v1/namespaces/bluegreen-dev/deployments/backend-green",
+        "GET /api/v1/namespaces/bluegreen-dev/pods?labelSelector=app=backend,color=green",
+    ]
 
 
 def test_the_hook_fails_the_switch_when_the_target_is_not_ready(api: kube.FakeKubeApi) -> None:
-    api.cluster.slices = []
+    api.cluster.pods = []
     hook = build_hook({"kubernetes:kubeconfig": kube.kubeconfig(api.url)})
 
-    with pytest.raises(gate.GateError, match="has 0 ready endpoint\\(s\\) for green on port http, needs 2"):
+    with pytest.raises(gate.GateError, match="green has 0 Ready pod\\(s\\) not terminating in bluegreen-dev"):
         call(hook, *BLUE_TO_GREEN)
