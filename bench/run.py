@@ -60,7 +60,7 @@ def main() -> None:
             "floor": "floor (imports only)",
             "dev": "dev stack",
             "control-200": "SDK control: 200 x 8 one-line ConfigMaps",
-        }.get(case, f"{case} apps")
+        }.get(case, f"{case} app{'' if case == '1' else 's'}")
         print(
             f"| {label} | {wall * 1000:.0f} | {wall / floor_wall:.2f} | {rss:.1f} | {rss / floor_rss:.2f} "
             f"| {marginal[0]} | {marginal[1]} |"
