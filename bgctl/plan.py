@@ -63,8 +63,8 @@ class Step:
     def describe(self) -> str:
         label = f"{self.short_type} {self.name}"
         if self.kind is Kind.SELECTOR:
-            return f"{label}: selector color {_get(self.old, 'spec', 'selector', 'color')} -> " + str(
-                _get(self.new, "spec", "selector", "color")
+            return f"{label}: selector color {naming.service_selector_color(self.old)} -> " + str(
+                naming.service_selector_color(self.new)
             )
         if self.kind is Kind.REPLICAS:
             return f"{label}: replicas {_get(self.old, 'spec', 'replicas')} -> {_get(self.new, 'spec', 'replicas')}"
@@ -122,7 +122,7 @@ class Plan:
         return any(
             s.kind is Kind.SELECTOR
             and s.name == naming.service_name(self.app)
-            and _get(s.new, "spec", "selector", "color") == self.to_color
+            and naming.service_selector_color(s.new) == self.to_color
             for s in self.steps
         )
 

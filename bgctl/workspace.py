@@ -121,7 +121,7 @@ class StackView:
         for resource in state.get("resources") or []:
             if resource.get("type") != SERVICE_TYPE or not str(resource.get("urn", "")).endswith(f"::{service}"):
                 continue
-            color = ((resource.get("outputs") or {}).get("spec") or {}).get("selector", {}).get(naming.COLOR_LABEL)
+            color = naming.service_selector_color(resource.get("outputs"))
             if color in COLORS:
                 return color
         color = self.output_color("activeColor")

@@ -81,12 +81,7 @@ class Target:
     smoke_path: str | None = None
 
 
-def selector_color(inputs: Mapping[str, Any] | None) -> str | None:
-    """`spec.selector.color` of a Service's inputs, as a hook receives them."""
-    spec = (inputs or {}).get("spec")
-    selector = spec.get("selector") if isinstance(spec, Mapping) else None
-    color = selector.get(naming.COLOR_LABEL) if isinstance(selector, Mapping) else None
-    return color if isinstance(color, str) else None
+selector_color = naming.service_selector_color
 
 
 def api_client(access: KubeAccess, environ: Mapping[str, str] | None = None) -> ApiClient:

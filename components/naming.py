@@ -7,7 +7,8 @@ here, so a Service selector and the pod labels it must match can never drift apa
 from __future__ import annotations
 
 import re
-from typing import Final, Literal, get_args
+from collections.abc import Mapping
+from typing import Any, Final, Literal, get_args
 
 Color = Literal["blue", "green"]
 COLORS: Final[tuple[Color, ...]] = get_args(Color)
@@ -84,6 +85,14 @@ def pod_labels(app: str, color: Color, version: str) -> dict[str, str]:
         "app.kubernetes.io/version": version,
         "app.kubernetes.io/managed-by": "pulumi",
     }
+
+
+def service_selector_color(properties: Mapping[str, Any] | None) -> str | None:
+    """`spec.selector.color` of a Service's inputs or outputs, however the engine hands them over."""
+    spec = (properties or {}).get("spec")
+    selector = spec.get("selector") if isinstance(spec, Mapping) else None
+    color = selector.get(COLOR_LABEL) if isinstance(selector, Mapping) else None
+    return color if isinstance(color, str) else None
 
 
 def network_policy_name(app: str) -> str:

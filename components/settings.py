@@ -146,7 +146,7 @@ class Settings:
     apps: tuple[AppSettings, ...]
     frontend: FrontendSettings | None = None
     api_server_cidrs: tuple[str, ...] = ()
-    """Where the API server's service proxy connects from: the pre-switch smoke check's source."""
+    """Where the API server's proxy connects from: the pre-switch smoke check's source."""
 
     def clients(self, app: str) -> tuple[str, ...]:
         """The `app` labels of the pods that may connect to `app`; empty means no NetworkPolicy."""

@@ -106,6 +106,11 @@ class Run:
         return next(r for r in self.registrations if r.urn == urn)
 
 
+def selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
+    """Whether a label selector matches a pod's labels, as Kubernetes decides it."""
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
 def dev_config() -> dict[str, Any]:
     """The dev stack's config as the engine passes it: Pulumi.yaml defaults merged with Pulumi.dev.yaml."""
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())

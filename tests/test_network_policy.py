@@ -5,10 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components import naming
-
-
-def _matches(selector, labels):
-    return all(labels.get(k) == v for k, v in selector.items())
+from tests.conftest import selects
 
 
 def _pod_labels(run):
@@ -23,7 +20,7 @@ def test_policy_selects_both_backend_colors_and_nothing_else(program):
     run = program()
     selector = run.get("NetworkPolicy", "backend").inputs["spec"]["podSelector"]["matchLabels"]
     assert selector == {"app": "backend"}
-    assert {name for name, labels in _pod_labels(run).items() if _matches(selector, labels)} == {
+    assert {name for name, labels in _pod_labels(run).items() if selects(selector, labels)} == {
         "backend-blue",
         "backend-green",
     }
@@ -37,7 +34,7 @@ def test_policy_admits_only_frontend_pods_on_the_container_port(program):
         {"from": [{"podSelector": {"matchLabels": {"app": "frontend"}}}], "ports": [{"port": 5678, "protocol": "TCP"}]}
     ]
     client = spec["ingress"][0]["from"][0]["podSelector"]["matchLabels"]
-    assert {name for name, labels in _pod_labels(run).items() if _matches(client, labels)} == {"frontend"}
+    assert {name for name, labels in _pod_labels(run).items() if selects(client, labels)} == {"frontend"}
 
 
 @pytest.mark.parametrize("active", naming.COLORS)

@@ -5,14 +5,11 @@ from __future__ import annotations
 import pytest
 
 from components import naming
+from tests.conftest import selects
 
 
 def _pod_labels(run, color):
     return run.get("Deployment", f"backend-{color}").inputs["spec"]["template"]["metadata"]["labels"]
-
-
-def _matches(selector, labels):
-    return all(labels.get(k) == v for k, v in selector.items())
 
 
 @pytest.mark.parametrize("active", naming.COLORS)
@@ -21,7 +18,7 @@ def test_each_deployment_selects_exactly_app_and_its_color(program, active):
     for color in naming.COLORS:
         spec = run.get("Deployment", f"backend-{color}").inputs["spec"]
         assert spec["selector"] == {"matchLabels": {"app": "backend", "color": color}}
-        assert _matches(spec["selector"]["matchLabels"], spec["template"]["metadata"]["labels"])
+        assert selects(spec["selector"]["matchLabels"], spec["template"]["metadata"]["labels"])
 
 
 @pytest.mark.parametrize("active", naming.COLORS)
@@ -30,8 +27,8 @@ def test_active_service_selects_the_active_pods_and_not_the_idle_ones(program, a
     idle = naming.other_color(active)
     selector = run.get("Service", "backend").inputs["spec"]["selector"]
     assert selector == {"app": "backend", "color": active}
-    assert _matches(selector, _pod_labels(run, active))
-    assert not _matches(selector, _pod_labels(run, idle))
+    assert selects(selector, _pod_labels(run, active))
+    assert not selects(selector, _pod_labels(run, idle))
 
 
 @pytest.mark.parametrize("active", naming.COLORS)
@@ -40,8 +37,8 @@ def test_preview_service_selects_the_idle_pods_and_not_the_active_ones(program, 
     idle = naming.other_color(active)
     selector = run.get("Service", "backend-preview").inputs["spec"]["selector"]
     assert selector == {"app": "backend", "color": idle}
-    assert _matches(selector, _pod_labels(run, idle))
-    assert not _matches(selector, _pod_labels(run, active))
+    assert selects(selector, _pod_labels(run, idle))
+    assert not selects(selector, _pod_labels(run, active))
 
 
 def test_version_is_a_pod_label_and_never_part_of_a_selector(program):
