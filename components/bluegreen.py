@@ -18,10 +18,10 @@ from typing import Final
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import naming, pod
+from components import grammar, naming, pod
 from components.naming import COLORS, Color
 from components.scale_down import scale_down_hook
-from components.settings import AppSettings, image_problem
+from components.settings import AppSettings
 
 PDB_MAX_UNAVAILABLE: Final = 1
 """Voluntary disruptions (drains) take at most one pod of a color at a time."""
@@ -47,20 +47,18 @@ def _check(args: BlueGreenAppArgs) -> None:
     """Reject arguments that would create a broken or unroutable app, naming the argument."""
     app = args.app
     problems = []
-    if not (naming.DNS1035_LABEL.fullmatch(app.name) and len(app.name) <= naming.MAX_APP_NAME_LENGTH):
-        problems.append(
-            f"app.name {app.name!r} is not a DNS-1035 label of at most {naming.MAX_APP_NAME_LENGTH} characters"
-        )
-    if not (naming.DNS1123_LABEL.fullmatch(args.namespace) and len(args.namespace) <= naming.MAX_LABEL_LENGTH):
-        problems.append(f"namespace {args.namespace!r} is not a DNS-1123 label")
+    if (why := grammar.dns1035_label(app.name, naming.MAX_APP_NAME_LENGTH)) is not None:
+        problems.append(f"app.name {app.name!r} {why}")
+    if (why := grammar.dns1123_label(args.namespace)) is not None:
+        problems.append(f"namespace {args.namespace!r} {why}")
     if app.active_color not in COLORS:
         problems.append(f"app.active_color {app.active_color!r} is not 'blue' or 'green'")
     for color in COLORS:
         spec = app.color(color)
-        if (why := image_problem(spec.image)) is not None:
+        if (why := grammar.image_reference(spec.image)) is not None:
             problems.append(f"app.{color}.image {spec.image!r} {why}")
-        if not (spec.version and naming.LABEL_VALUE.fullmatch(spec.version) and len(spec.version) <= 63):
-            problems.append(f"app.{color}.version {spec.version!r} is not a label value")
+        if (why := grammar.label_value(spec.version)) is not None:
+            problems.append(f"app.{color}.version {spec.version!r} {why}")
         if spec.replicas < 0:
             problems.append(f"app.{color}.replicas {spec.replicas} is negative")
     for name, port in (("container_port", app.container_port), ("service_port", app.service_port)):
@@ -122,6 +120,19 @@ class BlueGreenApp(pulumi.ComponentResource):
             opts=child,
         )
 
+        # Secret env values live in a Secret the pods read, so no Deployment ever holds one. It is
+        # auto-named: a changed value replaces it under a new name, which rolls both colors' pods.
+        env_secret: k8s.core.v1.Secret | None = None
+        if app.env and app.env_secret:
+            env_secret = k8s.core.v1.Secret(
+                naming.env_secret_name(app.name),
+                metadata={"namespace": namespace, "labels": {naming.APP_LABEL: app.name}},
+                type="Opaque",
+                string_data=pulumi.Output.secret(dict(app.env)),
+                opts=child,
+            )
+        secret_name = env_secret.metadata.apply(lambda m: m.name or "") if env_secret else None
+
         # Only a cutover with idleReplicas shrinks a color right after traffic leaves it.
         delay = (
             pulumi.ResourceHookBinding(before_update=[scale_down_hook(app.name, app.scale_down_delay_seconds)])
@@ -133,9 +144,12 @@ class BlueGreenApp(pulumi.ComponentResource):
             return k8s.apps.v1.Deployment(
                 naming.deployment_name(app.name, color),
                 metadata=metadata(naming.deployment_name(app.name, color)),
-                spec=pod.deployment_spec(app, color),
+                spec=pod.deployment_spec(app, color, secret_name),
                 opts=pulumi.ResourceOptions.merge(
-                    child, pulumi.ResourceOptions(depends_on=[account, *depends_on], hooks=delay)
+                    child,
+                    pulumi.ResourceOptions(
+                        depends_on=[account, *([env_secret] if env_secret else []), *depends_on], hooks=delay
+                    ),
                 ),
             )
 

@@ -6,7 +6,6 @@ here, so a Service selector and the pod labels it must match can never drift apa
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, Final, Literal, get_args
 
@@ -32,9 +31,6 @@ POD_SECURITY_LABELS: Final = {
 }
 PROJECT: Final = "bluegreen"
 
-DNS1123_LABEL: Final = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-DNS1035_LABEL: Final = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-LABEL_VALUE: Final = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 MAX_LABEL_LENGTH: Final = 63
 # "-preview" is the longest suffix a child name gets, so an app name leaves room for it.
 PREVIEW_SUFFIX: Final = "-preview"
@@ -61,6 +57,11 @@ def service_name(app: str) -> str:
 
 def preview_service_name(app: str) -> str:
     return f"{app}{PREVIEW_SUFFIX}"
+
+
+def env_secret_name(app: str) -> str:
+    """The Secret holding an app's env when it is stored with --secret; the provider adds a random suffix."""
+    return f"{app}-env"
 
 
 def service_account_name(app: str) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Final
 
+import pulumi
 import pulumi_kubernetes as k8s
 
-from components import naming
+from components import grammar, naming
 from components.naming import Color
 from components.settings import AppSettings
 
@@ -84,10 +85,19 @@ def tmp_volume() -> tuple[k8s.core.v1.VolumeArgsDict, k8s.core.v1.VolumeMountArg
 
 def _args(app: AppSettings, color: Color) -> list[str]:
     values = {"color": color, "version": app.color(color).version, "port": str(app.container_port)}
-    return [arg.format(**values) for arg in app.args]
+    return [grammar.fill_placeholders(arg, values) for arg in app.args]
 
 
-def container(app: AppSettings, color: Color) -> k8s.core.v1.ContainerArgsDict:
+def env(app: AppSettings, secret_name: pulumi.Input[str] | None) -> list[k8s.core.v1.EnvVarArgsDict]:
+    """Plain values, or, when `env` is secret, references to the Secret that holds them."""
+    if secret_name is None:
+        return [{"name": k, "value": v} for k, v in app.env]
+    return [{"name": k, "value_from": {"secret_key_ref": {"name": secret_name, "key": k}}} for k, _ in app.env]
+
+
+def container(
+    app: AppSettings, color: Color, env_secret: pulumi.Input[str] | None = None
+) -> k8s.core.v1.ContainerArgsDict:
     spec: k8s.core.v1.ContainerArgsDict = {
         "name": app.name,
         "image": app.color(color).image,
@@ -103,11 +113,13 @@ def container(app: AppSettings, color: Color) -> k8s.core.v1.ContainerArgsDict:
     if app.args:
         spec["args"] = _args(app, color)
     if app.env:
-        spec["env"] = [{"name": k, "value": v} for k, v in app.env]
+        spec["env"] = env(app, env_secret)
     return spec
 
 
-def pod_template(app: AppSettings, color: Color) -> k8s.core.v1.PodTemplateSpecArgsDict:
+def pod_template(
+    app: AppSettings, color: Color, env_secret: pulumi.Input[str] | None = None
+) -> k8s.core.v1.PodTemplateSpecArgsDict:
     return {
         "metadata": {"labels": naming.pod_labels(app.name, color, app.color(color).version)},
         "spec": {
@@ -115,13 +127,16 @@ def pod_template(app: AppSettings, color: Color) -> k8s.core.v1.PodTemplateSpecA
             "automount_service_account_token": False,
             "security_context": pod_security_context(app.run_as_user),
             "termination_grace_period_seconds": TERMINATION_GRACE_SECONDS,
-            "containers": [container(app, color)],
+            "containers": [container(app, color, env_secret)],
             "volumes": [tmp_volume()[0]],
         },
     }
 
 
-def deployment_spec(app: AppSettings, color: Color) -> k8s.apps.v1.DeploymentSpecArgsDict:
+def deployment_spec(
+    app: AppSettings, color: Color, env_secret: pulumi.Input[str] | None = None
+) -> k8s.apps.v1.DeploymentSpecArgsDict:
+    """`env_secret`: the name of the Secret holding the env values, when they are secret."""
     return {
         "replicas": app.replicas(color),
         "selector": {"match_labels": naming.selector(app.name, color)},
@@ -129,5 +144,5 @@ def deployment_spec(app: AppSettings, color: Color) -> k8s.apps.v1.DeploymentSpe
         "progress_deadline_seconds": PROGRESS_DEADLINE_SECONDS,
         # Never below the desired count during a rollout: a new pod is ready before an old one goes.
         "strategy": {"type": "RollingUpdate", "rolling_update": {"max_unavailable": 0, "max_surge": 1}},
-        "template": pod_template(app, color),
+        "template": pod_template(app, color, env_secret),
     }

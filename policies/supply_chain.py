@@ -6,7 +6,7 @@ from typing import Final
 
 from pulumi_policy import EnforcementLevel, Policy, ResourceValidationPolicy
 
-from components.settings import image_problem
+from components.grammar import image_reference
 from policies.kube import Workload, report_each
 
 
@@ -14,7 +14,7 @@ def image_problems(found: Workload) -> list[str]:
     problems: list[str] = []
     for container in found.containers():
         image = container.get("image")
-        problem = image_problem(image)
+        problem = image_reference(image) if isinstance(image, str) else "must be an image reference with a tag or digest, not empty"
         if problem is None:
             continue
         shown = f'"{image}"' if isinstance(image, str) else "(not set)"

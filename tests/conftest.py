@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 from components import naming  # noqa: E402
 
 STACK = "dev"
+AUTO_NAME_SUFFIX = "x7k2m9qa"
 K8S_PREFIX = "kubernetes:"
 
 
@@ -51,6 +52,10 @@ class _Mocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
+        metadata = state.get("metadata")
+        if isinstance(metadata, dict) and "name" not in metadata:
+            # The provider auto-names an object without metadata.name: its resource name and a random suffix.
+            state["metadata"] = {**metadata, "name": f"{args.name}-{AUTO_NAME_SUFFIX}"}
         if args.typ == "kubernetes:core/v1:Service":
             self.next_ip += 1
             state["spec"] = {**state.get("spec", {}), "clusterIP": f"10.96.0.{self.next_ip}"}
@@ -128,13 +133,25 @@ def engine_value(value: Any) -> str:
     return json.dumps(value)
 
 
-def run_program(config: Mapping[str, Any], *, preview: bool = False) -> Run:
-    """Evaluate `__main__.py` with `config` (unqualified keys) under the mock engine."""
+def run_program(
+    config: Mapping[str, Any],
+    *,
+    preview: bool = False,
+    secret: tuple[str, ...] = (),
+    stray: Mapping[str, str] | None = None,
+) -> Run:
+    """Evaluate `__main__.py` with `config` (unqualified keys) under the mock engine.
+
+    `secret` names the keys stored with --secret; `stray` holds qualified keys of other namespaces.
+    """
     os.environ.pop("PULUMI_CONFIG", None)
     runtime_settings.ROOT.set(None)
     monitor = RecordingMonitor(_Mocks())
     pulumi.runtime.set_mocks(_Mocks(), project=naming.PROJECT, stack=STACK, preview=preview, monitor=monitor)
-    pulumi.runtime.set_all_config({f"{naming.PROJECT}:{k}": engine_value(v) for k, v in config.items()})
+    pulumi.runtime.set_all_config(
+        {**{f"{naming.PROJECT}:{k}": engine_value(v) for k, v in config.items()}, **(stray or {})},
+        secret_keys=[f"{naming.PROJECT}:{k}" for k in secret],
+    )
     run = Run(monitor.registrations)
 
     @pulumi.runtime.test

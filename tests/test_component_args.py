@@ -21,7 +21,11 @@ def _args(**changes: Any) -> BlueGreenAppArgs:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"name": "Backend"}, "BlueGreenApp: app.name 'Backend' is not a DNS-1035 label of at most 55 characters"),
+        (
+            {"name": "Backend"},
+            "BlueGreenApp: app.name 'Backend' must be a DNS-1035 label of at most 55 characters: lower case letters, "
+            "digits and '-', starting with a letter and ending with a letter or digit",
+        ),
         ({"active_color": "purple"}, "BlueGreenApp: app.active_color 'purple' is not 'blue' or 'green'"),
         ({"container_port": 0}, "BlueGreenApp: app.container_port 0 is outside 1..65535"),
         ({"idle_replicas": 3}, "BlueGreenApp: app.idle_replicas 3 is outside 0..2"),
@@ -47,5 +51,8 @@ def test_an_unpinned_image_is_named_with_its_color():
 def test_a_bad_namespace_is_named():
     with pytest.raises(ValueError) as error:
         BlueGreenApp("backend", dataclasses.replace(_args(), namespace="Team_A"))
-    assert str(error.value) == "BlueGreenApp: namespace 'Team_A' is not a DNS-1123 label"
+    assert str(error.value) == (
+        "BlueGreenApp: namespace 'Team_A' must be a DNS-1123 label of at most 63 characters: lower case letters, "
+        "digits and '-', starting and ending with a letter or digit"
+    )
     assert isinstance(error.value, ValueError) and not isinstance(error.value, pulumi.RunError)

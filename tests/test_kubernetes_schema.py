@@ -24,12 +24,16 @@ def _as_manifest(value: Any) -> Any:
 
 @pytest.mark.parametrize(
     "overrides",
-    [{}, {"activeColor": "green", "idleReplicas": 0}, {"serviceType": "LoadBalancer", "env": '{"A":"1"}'}],
+    [
+        {},
+        {"activeColor": "green", "idleReplicas": 0},
+        {"serviceType": "LoadBalancer", "env": '{"A":"1"}', "frontend": "{}"},
+    ],
     ids=["dev", "green-active-idle-zero", "loadbalancer-with-env"],
 )
 def test_every_object_validates_strictly(program, overrides):
     run = program(overrides)
-    assert len(run.kubernetes) == 13
+    assert len(run.kubernetes) == (13 if "frontend" not in overrides else 8)
     for registration in run.kubernetes:
         manifest = _as_manifest(registration.inputs)
         kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)

@@ -107,12 +107,13 @@ def test_the_frontends_backend_alone_gets_a_network_policy(program):
             'bluegreen:apps[1].colour = "blue": is not a known key here; known keys: activeColor, args, blueImage, '
             "blueReplicas, blueVersion, containerPort, env, greenImage, greenReplicas, greenVersion, idleReplicas, "
             "name, readinessPath, runAsUser, scaleDownDelaySeconds, servicePort, serviceType, smokePath (app 'api'). "
-            "Fix: remove it",
+            "Fix: pulumi config rm --path 'bluegreen:apps[1].colour'",
         ),
         (
             {"name": "backend"},
-            "bluegreen:apps[1].name = \"backend\": must be unique among the stack's apps (app 'backend'). "
-            "Fix: pulumi config set --path 'bluegreen:apps[1].name' backend-2",
+            "bluegreen:apps[1].name = \"backend\": would name its blue Deployment 'backend-blue', already the blue "
+            "Deployment of app 'backend' (set by bluegreen:apps[0].name): objects of one kind need names of their "
+            "own in a namespace. Fix: pulumi config set --path 'bluegreen:apps[1].name' backend-2",
         ),
     ],
     ids=["unpinned-image", "color-case", "idle-above-replicas", "unknown-key", "duplicate-name"],

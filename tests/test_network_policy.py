@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components import naming
+from components.settings import ConfigError
 from tests.conftest import selects
 
 
@@ -57,6 +58,12 @@ def test_smoke_check_source_is_admitted_when_the_app_has_a_smoke_path(program):
     }
 
 
-def test_api_server_cidrs_are_not_admitted_without_a_smoke_path(program):
-    spec = program({"apiServerCidrs": '["172.18.0.0/16"]'}).get("NetworkPolicy", "backend").inputs["spec"]
-    assert len(spec["ingress"]) == 1
+def test_api_server_cidrs_without_a_smoke_path_are_reported_as_having_no_effect(program):
+    registrations = []
+    with pytest.raises(ConfigError) as error:
+        registrations = program({"apiServerCidrs": '["172.18.0.0/16"]'}).registrations
+    assert [str(p) for p in error.value.problems] == [
+        'bluegreen:apiServerCidrs = "[\\"172.18.0.0/16\\"]": has no effect: only an app with both a frontend and a '
+        "smokePath admits the API server. Fix: pulumi config rm bluegreen:apiServerCidrs"
+    ]
+    assert registrations == []

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 import yaml
 
-from components import settings
+from components import keys, settings
 from tests.conftest import ROOT, SHARED, engine_value
 
 SCHEMA = SHARED / "schemas" / "pulumi-project.schema.json"
@@ -29,43 +29,30 @@ def test_project_is_named_bluegreen_and_runs_python_from_the_makefile_venv():
     assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
 
 
-# The CLI requires a value for every declared key without a default, and "the idle color at full
-# size" has no integer value, so idleReplicas is the one key the program reads but does not declare.
-UNDECLARED = {"idleReplicas"}
-# Declared without a default: the CLI refuses to run a stack that does not set them.
-REQUIRED = {"activeColor", "blueImage", "blueVersion", "greenImage", "greenVersion"}
+def test_pulumi_yaml_config_block_is_generated_from_the_key_table():
+    assert _project()["config"] == keys.pulumi_yaml_config()
 
 
 def test_pulumi_yaml_declares_every_key_the_program_reads_but_idle_replicas():
-    assert set(_project()["config"]) == settings.KNOWN_KEYS - UNDECLARED
+    # The CLI requires a value for every declared key without a default, and "the idle color at
+    # full size" has no integer value, so idleReplicas is the one key read but not declared.
+    assert set(_project()["config"]) == keys.KNOWN_KEYS - {"idleReplicas"}
 
 
 def test_only_the_required_keys_lack_a_default():
-    assert {key for key, spec in _project()["config"].items() if "default" not in spec} == REQUIRED
-
-
-def test_pulumi_yaml_defaults_equal_the_programs_defaults():
-    defaults = {key: spec["default"] for key, spec in _project()["config"].items() if "default" in spec}
-    assert defaults == {
-        "appName": settings.DEFAULT_APP_NAME,
-        "namespace": settings.DEFAULT_NAMESPACE,
-        "createNamespace": settings.DEFAULT_CREATE_NAMESPACE,
-        "blueReplicas": settings.DEFAULT_REPLICAS,
-        "greenReplicas": settings.DEFAULT_REPLICAS,
-        "containerPort": settings.DEFAULT_CONTAINER_PORT,
-        "servicePort": settings.DEFAULT_SERVICE_PORT,
-        "serviceType": settings.DEFAULT_SERVICE_TYPE,
-        "readinessPath": settings.DEFAULT_READINESS_PATH,
-        "preSwitchGate": settings.DEFAULT_PRE_SWITCH_GATE,
-        "runAsUser": settings.DEFAULT_RUN_AS_USER,
-        "scaleDownDelaySeconds": settings.DEFAULT_SCALE_DOWN_DELAY_SECONDS,
-        "smokePath": "",
-        "args": [],
-        "env": {},
-        "apps": [],
-        "frontend": {},
-        "apiServerCidrs": [],
+    assert {key for key, spec in _project()["config"].items() if "default" not in spec} == {
+        "activeColor",
+        "blueImage",
+        "blueVersion",
+        "greenImage",
+        "greenVersion",
     }
+
+
+def test_readme_key_table_is_generated_from_the_key_table():
+    readme = (ROOT / "README.md").read_text()
+    start, end = "<!-- keys:start -->\n", "<!-- keys:end -->"
+    assert readme[readme.index(start) + len(start) : readme.index(end)] == keys.readme_table()
 
 
 def test_the_empty_defaults_mean_unset():

@@ -61,6 +61,7 @@ def test_services_route_by_port_name_to_the_container_port(program):
 
 
 def test_only_the_active_service_takes_the_configured_type(program):
-    run = program({"serviceType": "LoadBalancer"})
+    # Without the frontend: its NetworkPolicy would admit no LoadBalancer traffic.
+    run = program({"serviceType": "LoadBalancer", "frontend": "{}"})
     assert run.get("Service", "backend").inputs["spec"]["type"] == "LoadBalancer"
     assert run.get("Service", "backend-preview").inputs["spec"]["type"] == "ClusterIP"
