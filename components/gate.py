@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pulumi
 
-from components import naming, pod
+from components import grammar, naming, pod
 from components.naming import COLORS, Color
 from components.settings import AppSettings
 
@@ -207,8 +207,9 @@ def check(target: Target, api: ApiClient) -> list[str]:
 
         if target.smoke_path:
             path = target.smoke_path
-            if "?" in path or "#" in path:
-                raise GateError(f"smokePath {path!r} must be a plain path, without a query or fragment")
+            # The parser refuses such a path already; the gate checks again, as it may be handed any AppSettings.
+            if (why := grammar.http_path(path)) is not None:
+                raise GateError(f"smokePath {path!r} {why}")
             first = ready[0]
             port = _named_port(first)
             if port is None:

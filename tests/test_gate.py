@@ -240,10 +240,15 @@ def test_a_smoke_check_answering_500_fails(api: kube.FakeKubeApi) -> None:
     )
 
 
-def test_a_smoke_path_with_a_query_is_refused(api: kube.FakeKubeApi) -> None:
-    assert "smokePath '/healthz?full=1' must be a plain path, without a query or fragment" in failure(
-        api, "/healthz?full=1"
-    )
+@pytest.mark.parametrize(
+    ("path", "why"),
+    [
+        ("/healthz?full=1", "must be a plain path, without a query ('?') or fragment ('#')"),
+        ("/../../../api/v1/secrets", "must not contain a '.' or '..' segment, escaped or not"),
+    ],
+)
+def test_a_smoke_path_that_could_leave_the_pod_proxy_is_refused(api: kube.FakeKubeApi, path: str, why: str) -> None:
+    assert f"smokePath {path!r} {why}" in failure(api, path)
 
 
 def test_a_missing_deployment_fails_with_the_api_servers_answer(api: kube.FakeKubeApi) -> None:

@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from components.settings import ConfigError
+from components import inventory
+from components.settings import ConfigError, parse_settings
+from tests.conftest import AUTO_NAME_SUFFIX, dev_config, engine_value
 from tests.test_cutover import _diff
 
 ECHO = "hashicorp/http-echo:1.0.0"
@@ -122,5 +124,79 @@ def test_a_bad_value_in_one_app_names_that_app_and_key(program, fields, expected
     registrations = []
     with pytest.raises(ConfigError) as error:
         registrations = program({"apps": _apps(a1=fields)}).registrations
+    assert [str(p) for p in error.value.problems] == [expected]
+    assert registrations == []
+
+
+def _kinds(run) -> list[tuple[str, str]]:
+    # An object without metadata.name is auto-named by the provider: its resource name and a suffix.
+    return sorted(
+        (r.type.rsplit(":", 1)[1], r.inputs["metadata"].get("name", f"{r.name}-{AUTO_NAME_SUFFIX}"))
+        for r in run.kubernetes
+    )
+
+
+def _planned(settings) -> list[tuple[str, str]]:
+    apps = [
+        inventory.AppNames(a.name, "", bool(settings.clients(a.name)), env_secret=bool(a.env and a.env_secret))
+        for a in settings.apps
+    ]
+    frontend = (settings.frontend.name, "") if settings.frontend else None
+    objects = inventory.plan(settings.namespace, "", settings.create_namespace, apps, frontend)
+    return sorted((o.kind, o.name.replace("*", AUTO_NAME_SUFFIX)) for o in objects)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "secret"),
+    [({}, ()), ({"apps": _apps()}, ()), ({"env": '{"A": "1"}'}, ("env",)), ({"createNamespace": "false"}, ())],
+    ids=["dev", "three-apps", "secret-env", "existing-namespace"],
+)
+def test_the_inventory_lists_exactly_the_objects_the_program_registers(program, overrides, secret):
+    config = {k: engine_value(v) for k, v in {**dev_config(), **overrides}.items()}
+    settings = parse_settings(config, secret=frozenset(secret))
+    assert _planned(settings) == _kinds(program(overrides, secret=secret))
+
+
+def _many(count: int) -> list[dict[str, object]]:
+    return [{"name": f"app-{i}", "blueVersion": "1", "greenVersion": "2"} for i in range(count)]
+
+
+def test_forty_apps_register_eighty_deployments_with_names_of_their_own(program):
+    run = program({"apps": json.dumps(_many(40)), "frontend": '{"image": "nginx:1.27", "backend": "app-0"}'})
+    names = _kinds(run)
+    assert len(names) == len(set(names)) == 1 + 40 * 7 + 1 + 4
+    assert sum(kind == "Deployment" for kind, _ in names) == 81
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            {"apps": [*_many(40), {"name": "app-17-preview", "blueVersion": "1", "greenVersion": "2"}]},
+            "bluegreen:apps[40].name = \"app-17-preview\": would name its active Service 'app-17-preview', already "
+            "the preview Service of app 'app-17' (set by bluegreen:apps[17].name): objects of one kind need names of "
+            "their own in a namespace. Fix: pulumi config set --path 'bluegreen:apps[40].name' app-17-preview-2",
+        ),
+        (
+            {"apps": _many(40), "frontend": {"image": "nginx:1.27", "backend": "app-0", "name": "app-33-green"}},
+            "bluegreen:frontend.name = \"app-33-green\": would name its Deployment 'app-33-green', already the green "
+            "Deployment of app 'app-33' (set by bluegreen:apps[33].name): objects of one kind need names of their own "
+            "in a namespace. Fix: pulumi config set --path bluegreen:frontend.name app-33-green-2",
+        ),
+        (
+            {"apps": [*_many(40), {"name": "app-9", "blueVersion": "1", "greenVersion": "2"}]},
+            "bluegreen:apps[40].name = \"app-9\": would name its blue Deployment 'app-9-blue', already the blue "
+            "Deployment of app 'app-9' (set by bluegreen:apps[9].name): objects of one kind need names of their own "
+            "in a namespace. Fix: pulumi config set --path 'bluegreen:apps[40].name' app-9-2",
+        ),
+    ],
+    ids=["app-and-its-preview", "frontend-and-a-deployment", "duplicate-app"],
+)
+def test_a_name_collision_anywhere_in_a_many_app_stack_names_both_keys(program, change, expected):
+    overrides = {key: json.dumps(value) for key, value in change.items()}
+    overrides.setdefault("frontend", json.dumps({"image": "nginx:1.27", "backend": "app-0"}))
+    registrations = []
+    with pytest.raises(ConfigError) as error:
+        registrations = program(overrides).registrations
     assert [str(p) for p in error.value.problems] == [expected]
     assert registrations == []
