@@ -89,6 +89,8 @@ class StackView:
     """The app's outputs: `apps.<app>` of the stack outputs."""
     config: dict[str, str]
     """The stack's config, every key qualified, structured values as JSON text."""
+    secret_keys: frozenset[str] = frozenset()
+    """The qualified keys stored with --secret."""
 
     @property
     def name(self) -> str:
@@ -98,7 +100,9 @@ class StackView:
     def load(cls, stack: auto.Stack, work_dir: Path, app: str | None) -> StackView:
         with pulumi_errors(stack.name):
             outputs = {key: value.value for key, value in stack.outputs().items()}
-            config = {key: value.value for key, value in stack.get_all_config().items()}
+            every = stack.get_all_config()
+            config = {key: value.value for key, value in every.items()}
+            secret_keys = frozenset(key for key, value in every.items() if value.secret)
         apps = outputs.get("apps")
         if not isinstance(apps, dict) or not apps:
             raise BgctlError(f"stack {stack.name} has no app outputs yet: run `pulumi up` (make up) first")
@@ -108,7 +112,7 @@ class StackView:
             app = next(iter(apps))
         if app not in apps:
             raise BgctlError(f"stack {stack.name} has no app {app!r}; its apps: {', '.join(sorted(apps))}")
-        return cls(stack, work_dir, app, apps[app], config)
+        return cls(stack, work_dir, app, apps[app], config, secret_keys)
 
     def output_color(self, key: str) -> Color | None:
         return next((c for c in COLORS if self.outputs.get(key) == c), None)

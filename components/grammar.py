@@ -62,22 +62,24 @@ def free_text(text: str) -> str | None:
     return f"must not contain control or invisible characters (found {found})" if found else None
 
 
-def dns1123_label(text: str, max_length: int = MAX_LABEL_LENGTH) -> str | None:
-    if len(text) <= max_length and DNS1123_LABEL.fullmatch(text):
+def _dns_label(text: str, pattern: re.Pattern[str], rule: str, max_length: int) -> str | None:
+    if len(text) <= max_length and pattern.fullmatch(text):
         return None
-    return (
-        f"must be a DNS-1123 label of at most {max_length} characters: lower case letters, digits and '-', "
+    return f"must be a {rule} of at most {max_length} characters: lower case letters, digits and '-', " + (
         "starting and ending with a letter or digit"
+        if pattern is DNS1123_LABEL
+        else "starting with a letter and ending with a letter or digit"
     )
+
+
+def dns1123_label(text: str, max_length: int = MAX_LABEL_LENGTH) -> str | None:
+    """A namespace name."""
+    return _dns_label(text, DNS1123_LABEL, "DNS-1123 label", max_length)
 
 
 def dns1035_label(text: str, max_length: int = MAX_LABEL_LENGTH) -> str | None:
-    if len(text) <= max_length and DNS1035_LABEL.fullmatch(text):
-        return None
-    return (
-        f"must be a DNS-1035 label of at most {max_length} characters: lower case letters, digits and '-', "
-        "starting with a letter and ending with a letter or digit"
-    )
+    """A Service name, and so an app's or the frontend's name."""
+    return _dns_label(text, DNS1035_LABEL, "DNS-1035 label", max_length)
 
 
 def label_value(text: str) -> str | None:

@@ -451,3 +451,18 @@ def test_a_missing_pulumi_cli_is_one_line_with_the_install_command(world: World)
         'bgctl: error: the Pulumi CLI is not on PATH: install it with "curl -fsSL https://get.pulumi.com | sh" '
         "(https://www.pulumi.com/docs/iac/download-install/)\n"
     )
+
+
+def test_a_key_under_a_near_miss_of_the_project_is_refused_before_anything_runs(
+    world: World, bgctl: Callable[..., Result]
+) -> None:
+    world.stack_file.write_text(world.stack_file.read_text() + "  bluegren:greenReplicas: 3\n")
+    code, _, err = bgctl("cutover", "green", "--yes")
+
+    assert code == 1
+    assert err == [
+        "bgctl: error: the stack's config is invalid: bluegren:greenReplicas = \"3\": is under 'bluegren', not "
+        "'bluegreen': the program never reads it. Fix: pulumi config set bluegreen:greenReplicas \"$(pulumi config "
+        'get bluegren:greenReplicas)" && pulumi config rm bluegren:greenReplicas'
+    ]
+    assert [c for c in world.calls() if command(c)[:1] == ["up"]] == []
