@@ -196,23 +196,24 @@ def image_example(image: str) -> str:
 
 
 def secret_refused(scope: Scope, name: str) -> Invalid:
+    """A key stored with --secret that is not `env`: refused, its value never shown."""
     key = scope.key(name)
-    if name in ("apps", "frontend"):
-        return scope.bad(
-            name,
-            Secret(),
-            "holds a value stored with --secret, but only bluegreen:env may hold secrets (names and images show in "
-            "plain text in every plan)",
-            fix=f"move the secret to bluegreen:env (pulumi config set --secret --path 'bluegreen:env.NAME' VALUE), "
-            f"then store {key} again without --secret",
-        )
-    return scope.bad(
-        name,
-        Secret(),
+    allowed = (
         "is stored as a secret, but it is not secret data: its value shows in plain text in resource names, labels "
-        "or the plan; only bluegreen:env may hold secrets",
-        fix=f'pulumi config set --plaintext {shlex.quote(key)} "$(pulumi config get {shlex.quote(key)})"',
+        "or the plan; only bluegreen:env may hold secrets"
     )
+    if BY_NAME[name].type in ("array", "object"):
+        # The CLI marks a whole list or object secret when one element is: each element is set again.
+        # (Setting the key itself to its JSON text would store a string, which the CLI's type check refuses.)
+        example = EXAMPLES.get(name, ("", ""))[0]
+        fix = (
+            f"pulumi config rm {shlex.quote(key)}, then set each element again without --secret, such as "
+            f"pulumi config set --path {shlex.quote(key + example)} <value>; secret values belong in "
+            "bluegreen:env (pulumi config set --secret --path 'bluegreen:env.NAME' <value>)"
+        )
+        return scope.bad(name, Secret(), allowed, fix=fix)
+    fix = f'pulumi config set --plaintext {shlex.quote(key)} "$(pulumi config get {shlex.quote(key)})"'
+    return scope.bad(name, Secret(), allowed, fix=fix)
 
 
 def read(scope: Scope, name: str, spec: Key | None = None, *, for_app: bool = False) -> Any:

@@ -617,7 +617,6 @@ def _parse_with(**kwargs: Any):
             "activeColor",
             'pulumi config set --plaintext bluegreen:activeColor "$(pulumi config get bluegreen:activeColor)"',
         ),
-        ("args", 'pulumi config set --plaintext bluegreen:args "$(pulumi config get bluegreen:args)"'),
     ],
 )
 def test_a_secret_outside_env_is_refused_and_never_shown(program, key, fix):
@@ -631,13 +630,19 @@ def test_a_secret_outside_env_is_refused_and_never_shown(program, key, fix):
     assert registrations == []
 
 
-def test_secret_apps_are_refused_with_the_way_to_keep_a_secret():
+@pytest.mark.parametrize(
+    ("key", "element"),
+    [("apps", "'bluegreen:apps[0].name'"), ("args", "'bluegreen:args[0]'"), ("frontend", "bluegreen:frontend.image")],
+)
+def test_a_secret_list_or_object_is_refused_with_a_fix_the_cli_accepts(key, element):
     with pytest.raises(ConfigError) as error:
-        _parse_with(secret=frozenset({"apps"}))
+        _parse_with(secret=frozenset({key}))
     assert str(error.value.problems[0]) == (
-        "bluegreen:apps = [secret]: holds a value stored with --secret, but only bluegreen:env may hold secrets "
-        "(names and images show in plain text in every plan). Fix: move the secret to bluegreen:env (pulumi "
-        "config set --secret --path 'bluegreen:env.NAME' VALUE), then store bluegreen:apps again without --secret"
+        f"bluegreen:{key} = [secret]: is stored as a secret, but it is not secret data: its value shows in plain "
+        "text in resource names, labels or the plan; only bluegreen:env may hold secrets. Fix: pulumi config rm "
+        f"bluegreen:{key}, then set each element again without --secret, such as pulumi config set --path "
+        f"{element} <value>; secret values belong in bluegreen:env (pulumi config set --secret "
+        "--path 'bluegreen:env.NAME' <value>)"
     )
 
 
