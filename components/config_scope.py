@@ -151,7 +151,8 @@ def typed(scope: Scope, spec: Key, value: Any, app: str = "") -> Any:
         number = value if isinstance(value, int) and not isinstance(value, bool) else None
         if isinstance(value, str) and _INTEGER.fullmatch(value):
             number = int(value)
-        low, high = spec.minimum or 0, spec.maximum or keys.INT32_MAX
+        low = spec.minimum if spec.minimum is not None else 0
+        high = spec.maximum if spec.maximum is not None else keys.INT32_MAX
         if number is None or not low <= number <= high:
             return scope.bad(
                 name, value, f"must be a whole number from {low} to {high}{spec.note}", example_for(spec), app=app

@@ -147,6 +147,17 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
     ),
     "idle-negative": _one("idleReplicas", "-1", IDLE, f"{SET} bluegreen:idleReplicas 0"),
     "idle-above": _one("idleReplicas", "3", IDLE, f"{SET} bluegreen:idleReplicas 0"),
+    "idle-above-an-empty-idle-color": (
+        {"greenReplicas": "0", "idleReplicas": "1"},
+        [
+            _problem(
+                "idleReplicas",
+                '"1"',
+                "must be a whole number from 0 to 0 (greenReplicas, the idle color's size)",
+                f"{SET} bluegreen:idleReplicas 0",
+            )
+        ],
+    ),
     "bool-word": _one("createNamespace", "yes", 'must be "true" or "false"', f"{SET} bluegreen:createNamespace true"),
     "gate-number": _one("preSwitchGate", "1", 'must be "true" or "false"', f"{SET} bluegreen:preSwitchGate true"),
     # Names and versions.
