@@ -22,7 +22,9 @@ from components.problems import Literal, Problem, Secret, qualified, rm_command,
 MAX_VALUE_LENGTH: Final = 65536
 """Characters of one config value; far above any real one, far below what slows the parse."""
 MAX_DIGITS: Final = 12
-_INTEGER: Final = re.compile(rf"-?[0-9]{{1,{MAX_DIGITS}}}")
+"""Digits of a whole number; any more is refused before Python converts it (which fails past 4300)."""
+# The CLI's own type check takes a sign and leading zeros (`+5`, `08`), so the program does too.
+_INTEGER: Final = re.compile(rf"[-+]?[0-9]{{1,{MAX_DIGITS}}}")
 # Fix-command examples for keys whose default cannot serve as one.
 EXAMPLES: Final[Mapping[str, Any]] = {
     "activeColor": "blue",
@@ -129,7 +131,7 @@ def example_for(spec: Key) -> Any:
 def as_text(scope: Scope, spec: Key, value: Any) -> str | Invalid:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
+    if isinstance(value, int) and abs(value) < 10**MAX_DIGITS:
         return str(value)
     if not isinstance(value, str):
         return scope.bad(spec.name, value, "must be a string", example_for(spec))

@@ -331,9 +331,9 @@ def readme_table() -> str:
 
 
 def main(argv: list[str]) -> int:
-    import yaml
-
     if argv == ["pulumi-yaml"]:
+        import yaml
+
         sys.stdout.write(yaml.safe_dump({"config": pulumi_yaml_config()}, sort_keys=False, width=1000))
         return 0
     if argv == ["readme"]:

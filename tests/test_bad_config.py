@@ -746,6 +746,8 @@ ACCEPTED: dict[str, dict[str, Any]] = {
     "delay-bounds": {"scaleDownDelaySeconds": "3600", "idleReplicas": "0"},
     "delay-zero": {"scaleDownDelaySeconds": "0", "idleReplicas": "0"},
     "idle-full": {"idleReplicas": "2"},
+    # The CLI's integer check accepts a sign and leading zeros, and passes the text on as it is.
+    "integer-with-sign-and-zeros": {"blueReplicas": "+3", "greenReplicas": "03", "scaleDownDelaySeconds": "-0"},
     "digest-image": {"blueImage": "nginx@sha256:" + "a" * 64},
     "tag-and-digest": {"blueImage": "ghcr.io/org/app:v2@sha256:" + "b" * 64},
     "registry-port": {"blueImage": "localhost:5000/app:1.0"},

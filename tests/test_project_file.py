@@ -85,3 +85,11 @@ def test_dev_stack_runs_backend_blue_at_1_1_and_green_at_1_2():
     assert stack["bluegreen:activeColor"] == "blue"
     assert (stack["bluegreen:blueVersion"], stack["bluegreen:greenVersion"]) == ("1.1", "1.2")
     assert stack["bluegreen:blueImage"] == stack["bluegreen:greenImage"] == "hashicorp/http-echo:1.0.0"
+
+
+def test_the_generator_prints_what_pulumi_yaml_holds(capsys):
+    assert keys.main(["pulumi-yaml"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out) == {"config": _project()["config"]}
+    assert keys.main(["readme"]) == 0
+    assert capsys.readouterr().out == keys.readme_table()
+    assert keys.main(["nonsense"]) == 2
