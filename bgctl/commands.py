@@ -16,8 +16,7 @@ from bgctl.plan import Kind, Plan, build_plan
 from bgctl.workspace import StackView, cli_error, pulumi_errors
 from components import naming
 from components.naming import COLORS, Color
-from components.problems import Secret
-from components.settings import ConfigError, parse_settings
+from components.settings import ConfigError, parse_stack_config
 
 STATUS_CUTOVERS: Final = 5
 TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S UTC"
@@ -84,13 +83,9 @@ def history(view: StackView, console: Console) -> None:
 
 def _check_target(view: StackView, target: Color, console: Console) -> Color:
     """Refuse a cutover that cannot work before anything runs; return the color serving now."""
-    prefix = f"{naming.PROJECT}:"
-    raw = {k.removeprefix(prefix): v for k, v in view.config.items() if k.startswith(prefix)}
-    secret = frozenset(k.removeprefix(prefix) for k in view.secret_keys if k.startswith(prefix))
-    # Other namespaces too, so a near miss (`bluegren:activeColor`) is refused before anything runs.
-    stray = {k: Secret() if k in view.secret_keys else v for k, v in view.config.items() if not k.startswith(prefix)}
     try:
-        settings = parse_settings(raw, secret=secret, stray=stray)
+        # The whole config, other namespaces too, so a near miss (`bluegren:activeColor`) is refused here.
+        settings = parse_stack_config(view.config, view.secret_keys)
     except ConfigError as error:
         raise BgctlError(f"the stack's config is invalid: {'; '.join(str(p) for p in error.problems)}") from error
     app = next((a for a in settings.apps if a.name == view.app), None)

@@ -129,9 +129,14 @@ def unknown_keys(scope: Scope, entry: Mapping[str, Any], known: frozenset[str] |
         )
 
 
-def parse_entries(top: Scope) -> list[tuple[Scope, str]]:
-    """Each entry of `apps` as a scope, with the app's name; malformed entries are reported."""
+def parse_entries(top: Scope) -> list[tuple[Scope, str]] | None:
+    """Each entry of `apps` as a scope, with the app's name; malformed entries are reported.
+
+    None when `apps` is unset or empty: the stack's one app is described by the top-level keys.
+    """
     entries = read(top, "apps")
+    if entries is None:
+        return None
     scopes: list[tuple[Scope, str]] = []
     for index, entry in enumerate(entries if isinstance(entries, list) else ()):
         path = f"apps[{index}]."
@@ -175,7 +180,7 @@ def parse_frontend(top: Scope, apps: tuple[AppSettings, ...]) -> FrontendSetting
         scope.bad("backend", backend, f"must name an app of this stack: {', '.join(names)}", names[0])
     replicas = field("replicas")
     return FrontendSettings(
-        name=name if isinstance(name, str) else "frontend",
+        name=name if isinstance(name, str) else FRONTEND_KEYS["name"].default,
         image=image if isinstance(image, str) else "",
         backend=backend if isinstance(backend, str) else "",
         replicas=replicas if isinstance(replicas, int) else FRONTEND_KEYS["replicas"].default,

@@ -18,7 +18,6 @@ from components.keys import BY_NAME
 from components.model import AppSettings, Settings
 from components.problems import Problem, qualified, rm_command, set_command
 
-PROJECT_NAMESPACE: Final = naming.PROJECT
 NEAR_MISS_RATIO: Final = 0.8
 """How alike a namespace must be to `bluegreen` to be reported as a typo of it (difflib's ratio)."""
 
@@ -93,17 +92,7 @@ def combinations(top: Scope, apps: list[tuple[AppSettings, Scope]], settings: Se
 
 def names(top: Scope, apps: list[tuple[AppSettings, Scope]], settings: Settings) -> None:
     """Every object the stack creates has a name of its own, and none is an object every cluster has."""
-    named = [
-        inventory.AppNames(
-            app.name,
-            scope.key("name" if scope.path else "appName"),
-            network_policy=bool(settings.clients(app.name)),
-            env_secret=bool(app.env and app.env_secret),
-        )
-        for app, scope in apps
-    ]
-    frontend = (settings.frontend.name, qualified("frontend.name")) if settings.frontend else None
-    planned = inventory.plan(settings.namespace, qualified("namespace"), settings.create_namespace, named, frontend)
+    planned = inventory.of(settings, [scope.key("name" if scope.path else "appName") for _, scope in apps])
     for obj in planned:
         if (why := inventory.built_in_clash(obj)) is None:
             continue
@@ -143,10 +132,10 @@ def near_misses(problems: list[Problem], stray: Mapping[str, Any]) -> None:
     for key in sorted(stray):
         namespace, _, rest = key.partition(":")
         plain = re.sub(r"[-_. ]", "", namespace.lower())
-        near = difflib.SequenceMatcher(None, plain, PROJECT_NAMESPACE).ratio() >= NEAR_MISS_RATIO
-        if namespace == PROJECT_NAMESPACE or not (plain == PROJECT_NAMESPACE or near):
+        near = difflib.SequenceMatcher(None, plain, naming.PROJECT).ratio() >= NEAR_MISS_RATIO
+        if namespace == naming.PROJECT or not (plain == naming.PROJECT or near):
             continue
         target, source = shlex.quote(qualified(rest)), shlex.quote(key)
-        allowed = f"is under {namespace!r}, not {PROJECT_NAMESPACE!r}: the program never reads it"
+        allowed = f"is under {namespace!r}, not {naming.PROJECT!r}: the program never reads it"
         fix = f'pulumi config set {target} "$(pulumi config get {source})" && pulumi config rm {source}'
         add(problems, Problem(key, stray[key], allowed, fix))

@@ -110,9 +110,9 @@ def repository(image: str) -> str:
     return split_image(image)[0]
 
 
-def image_reference(image: str) -> str | None:
+def image_reference(image: object) -> str | None:
     """Why `image` is not a pinned reference a container runtime accepts, or None when it is."""
-    if not image.strip():
+    if not isinstance(image, str) or not image.strip():
         return "must be an image reference with a tag or digest, not empty"
     if (found := hidden_character(image)) is not None or any(c.isspace() for c in image):
         return f"must not contain spaces, control or invisible characters (found {found or 'a space'})"

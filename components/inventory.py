@@ -8,12 +8,14 @@ and a clash with an object every cluster already has.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from components import naming
+from components.model import Settings
 from components.naming import COLORS
+from components.problems import qualified
 
 BUILT_IN_NAMESPACES: Final = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 # (kind, namespace or None for every namespace, name) of objects every cluster already has.
@@ -87,6 +89,21 @@ def plan(
     if frontend is not None:
         objects.extend(frontend_objects(*frontend, namespace))
     return objects
+
+
+def of(settings: Settings, app_keys: Sequence[str] | None = None) -> list[Planned]:
+    """Every object `settings` makes the program create; `app_keys` are the keys that name each app."""
+    apps = [
+        AppNames(
+            app.name,
+            app_keys[index] if app_keys else "",
+            network_policy=bool(settings.clients(app.name)),
+            env_secret=bool(app.env and app.env_secret),
+        )
+        for index, app in enumerate(settings.apps)
+    ]
+    frontend = (settings.frontend.name, qualified("frontend.name")) if settings.frontend else None
+    return plan(settings.namespace, qualified("namespace"), settings.create_namespace, apps, frontend)
 
 
 def collisions(objects: Iterable[Planned]) -> list[tuple[Planned, Planned]]:

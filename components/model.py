@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components import naming
+from components.keys import BY_NAME
 from components.naming import Color
 
 
@@ -25,10 +26,10 @@ class AppSettings:
     active_color: Color
     blue: ColorSettings
     green: ColorSettings
-    container_port: int = 8080
-    service_port: int = 80
-    service_type: str = "ClusterIP"
-    readiness_path: str = "/"
+    container_port: int
+    service_port: int
+    service_type: str
+    readiness_path: str
     idle_replicas: int | None = None
     """Replicas of the idle color; None keeps it at full size so a rollback is instant."""
     smoke_path: str | None = None
@@ -38,9 +39,9 @@ class AppSettings:
     env: tuple[tuple[str, str], ...] = ()
     env_secret: bool = False
     """`env` was stored with --secret: the values go to a Secret the pods read, never into a Deployment."""
-    run_as_user: int = 65532
+    run_as_user: int = BY_NAME["runAsUser"].default
     """The numeric user (and group) the containers run as: the image's own USER, as a number."""
-    scale_down_delay_seconds: int = 30
+    scale_down_delay_seconds: int = BY_NAME["scaleDownDelaySeconds"].default
     """With idle_replicas set: the wait after a switch before the old color shrinks."""
 
     @property

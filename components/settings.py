@@ -10,16 +10,25 @@ here registers a resource, so a bad config never half-applies.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from components import config_apps, config_rules
+from components import config_apps, config_rules, naming
 from components.config_scope import Scope, read
 from components.keys import BY_NAME, KNOWN_KEYS
 from components.model import AppSettings, ColorSettings, FrontendSettings, Settings
 from components.problems import ConfigError, Problem, Secret, rm_command
 
-__all__ = ["AppSettings", "ColorSettings", "ConfigError", "FrontendSettings", "Problem", "Settings", "parse_settings"]
+__all__ = [
+    "AppSettings",
+    "ColorSettings",
+    "ConfigError",
+    "FrontendSettings",
+    "Problem",
+    "Settings",
+    "parse_settings",
+    "parse_stack_config",
+]
 
 
 def parse_settings(
@@ -47,7 +56,7 @@ def parse_settings(
     create_namespace = read(top, "createNamespace")
     pre_switch_gate = read(top, "preSwitchGate")
     entries = config_apps.parse_entries(top)
-    if read(top, "apps") is None:
+    if entries is None:
         name = read(top, "appName") or BY_NAME["appName"].default
         scopes = [(top, name if isinstance(name, str) else BY_NAME["appName"].default)]
     else:
@@ -64,12 +73,27 @@ def parse_settings(
     )
     # Rules across keys run once every key is valid on its own, so one mistake gives one message.
     if not problems:
-        config_rules.no_effect(top, raw, entries, settings)
+        config_rules.no_effect(top, raw, entries or [], settings)
         config_rules.combinations(top, apps, settings)
         config_rules.names(top, apps, settings)
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+def parse_stack_config(config: Mapping[str, Any], secret_keys: Collection[str] = ()) -> Settings:
+    """Parse a stack's whole config (every key qualified, as the engine and `pulumi config` hold it).
+
+    `secret_keys` names the qualified keys stored with --secret. Keys of other namespaces are
+    passed on so a near miss of `bluegreen:` is reported; their secret values are never shown.
+    """
+    prefix = f"{naming.PROJECT}:"
+    present = {k: v for k, v in config.items() if v is not None}
+    return parse_settings(
+        {k.removeprefix(prefix): v for k, v in present.items() if k.startswith(prefix)},
+        secret=frozenset(k.removeprefix(prefix) for k in secret_keys if k.startswith(prefix)),
+        stray={k: Secret() if k in secret_keys else v for k, v in present.items() if not k.startswith(prefix)},
+    )
 
 
 def load_settings() -> Settings:
@@ -80,15 +104,5 @@ def load_settings() -> Settings:
     secret_keys = {k for k in every if runtime_config.is_config_secret(k)} | set(
         runtime_config.get_config_secret_keys_env()
     )
-    prefix = f"{config_rules.PROJECT_NAMESPACE}:"
     # The raw value, never `Config.get`: a secret is read once here and handed on as a secret.
-    raw = {k[len(prefix) :]: runtime_config.get_config(k) for k in every if k.startswith(prefix)}
-    # A value under another namespace is shown only when a near miss of ours is reported.
-    stray = {
-        k: Secret() if k in secret_keys else runtime_config.get_config(k) for k in every if not k.startswith(prefix)
-    }
-    return parse_settings(
-        {k: v for k, v in raw.items() if v is not None},
-        secret=frozenset(k[len(prefix) :] for k in secret_keys if k.startswith(prefix)),
-        stray={k: v for k, v in stray.items() if v is not None},
-    )
+    return parse_stack_config({k: runtime_config.get_config(k) for k in every}, secret_keys)

@@ -14,11 +14,7 @@ def image_problems(found: Workload) -> list[str]:
     problems: list[str] = []
     for container in found.containers():
         image = container.get("image")
-        problem = (
-            image_reference(image)
-            if isinstance(image, str)
-            else "must be an image reference with a tag or digest, not empty"
-        )
+        problem = image_reference(image)
         if problem is None:
             continue
         shown = f'"{image}"' if isinstance(image, str) else "(not set)"

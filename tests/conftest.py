@@ -111,6 +111,11 @@ class Run:
         return next(r for r in self.registrations if r.urn == urn)
 
 
+def object_name(registration: Registration) -> str:
+    """`metadata.name`, or the name the provider gives an object without one: resource name and a suffix."""
+    return registration.inputs["metadata"].get("name", f"{registration.name}-{AUTO_NAME_SUFFIX}")
+
+
 def selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
     """Whether a label selector matches a pod's labels, as Kubernetes decides it."""
     return all(labels.get(k) == v for k, v in selector.items())

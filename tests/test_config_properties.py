@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from components import grammar, keys, naming
 from components.settings import ConfigError, Settings, parse_settings
-from tests.conftest import AUTO_NAME_SUFFIX, dev_config, engine_value, run_program
+from tests.conftest import dev_config, engine_value, object_name, run_program
 from tests.test_kubernetes_schema import KUBERNETES_VERSION, _as_manifest
 
 PROPERTY = settings(max_examples=300, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -173,8 +173,7 @@ def test_every_accepted_config_registers_only_valid_objects(overrides, env_secre
     seen: set[tuple[str, str]] = set()
     for registration in run.kubernetes:
         manifest = _as_manifest(_unwrap(registration.inputs))
-        # An object without metadata.name is auto-named by the provider: its resource name and a suffix.
-        manifest["metadata"].setdefault("name", f"{registration.name}-{AUTO_NAME_SUFFIX}")
+        manifest["metadata"]["name"] = object_name(registration)
         kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
         assert _grammar_problems(manifest) == [], registration.name
         identity = (manifest["kind"], manifest["metadata"]["name"])

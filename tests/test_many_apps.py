@@ -8,7 +8,7 @@ import pytest
 
 from components import inventory
 from components.settings import ConfigError, parse_settings
-from tests.conftest import AUTO_NAME_SUFFIX, dev_config, engine_value
+from tests.conftest import AUTO_NAME_SUFFIX, dev_config, engine_value, object_name
 from tests.test_cutover import _diff
 
 ECHO = "hashicorp/http-echo:1.0.0"
@@ -129,21 +129,11 @@ def test_a_bad_value_in_one_app_names_that_app_and_key(program, fields, expected
 
 
 def _kinds(run) -> list[tuple[str, str]]:
-    # An object without metadata.name is auto-named by the provider: its resource name and a suffix.
-    return sorted(
-        (r.type.rsplit(":", 1)[1], r.inputs["metadata"].get("name", f"{r.name}-{AUTO_NAME_SUFFIX}"))
-        for r in run.kubernetes
-    )
+    return sorted((r.type.rsplit(":", 1)[1], object_name(r)) for r in run.kubernetes)
 
 
 def _planned(settings) -> list[tuple[str, str]]:
-    apps = [
-        inventory.AppNames(a.name, "", bool(settings.clients(a.name)), env_secret=bool(a.env and a.env_secret))
-        for a in settings.apps
-    ]
-    frontend = (settings.frontend.name, "") if settings.frontend else None
-    objects = inventory.plan(settings.namespace, "", settings.create_namespace, apps, frontend)
-    return sorted((o.kind, o.name.replace("*", AUTO_NAME_SUFFIX)) for o in objects)
+    return sorted((o.kind, o.name.replace("*", AUTO_NAME_SUFFIX)) for o in inventory.of(settings))
 
 
 @pytest.mark.parametrize(
