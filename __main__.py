@@ -5,10 +5,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import naming
-from components.bluegreen import BlueGreenApp, BlueGreenAppArgs
+from components import arguments, naming
+from components.bluegreen import BlueGreenApp
 from components.frontend import Frontend, FrontendArgs
-from components.gate import pre_switch_hook
 from components.settings import load_settings
 
 settings = load_settings()
@@ -24,18 +23,19 @@ if settings.create_namespace:
         )
     )
 
+# Every app is the same component another language gets from the package (provider/): its
+# arguments are the app's config keys, checked once more by the component itself.
 apps = {
     app.name: BlueGreenApp(
         app.name,
-        BlueGreenAppArgs(
-            app=app,
-            namespace=settings.namespace,
-            wait_for=wait_for,
-            # Checks the target color in the cluster before the selector moves; off for runners without API access.
-            before_switch=[pre_switch_hook(app, settings.namespace)] if settings.pre_switch_gate else [],
+        arguments.from_settings(
+            app,
+            settings.namespace,
+            pre_switch_gate=settings.pre_switch_gate,
             clients=settings.clients(app.name),
             api_server_cidrs=settings.api_server_cidrs,
         ),
+        pulumi.ResourceOptions(depends_on=wait_for),
     )
     for app in settings.apps
 }

@@ -9,68 +9,23 @@ so traffic never moves before the target color is ready, and the old color never
 traffic has left it.
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Final
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import grammar, naming, pod
+from components import arguments, naming, pod
+from components.component_args import BlueGreenAppArgs
+from components.gate import pre_switch_hook
 from components.naming import COLORS, Color
 from components.scale_down import scale_down_hook
-from components.settings import AppSettings
 
 PDB_MAX_UNAVAILABLE: Final = 1
 """Voluntary disruptions (drains) take at most one pod of a color at a time."""
 
 
-@dataclass(frozen=True)
-class BlueGreenAppArgs:
-    app: AppSettings
-    """The app: its name, both colors and the active color."""
-    namespace: str
-    """The namespace every child lives in; it must exist, or be created by `wait_for`."""
-    wait_for: Sequence[pulumi.Resource] = field(default=())
-    """Resources every child depends on, such as the Namespace the program creates."""
-    before_switch: Sequence[pulumi.ResourceHook] = field(default=())
-    """`before_update` hooks on the active Service: a failing one stops a cutover before it moves traffic."""
-    clients: Sequence[str] = field(default=())
-    """`app` labels of the pods allowed to connect; when set, a NetworkPolicy denies every other ingress."""
-    api_server_cidrs: Sequence[str] = field(default=())
-    """Also admitted when the app has a smoke path: the API server's proxy, which runs the pre-switch check."""
-
-
-def _check(args: BlueGreenAppArgs) -> None:
-    """Reject arguments that would create a broken or unroutable app, naming the argument."""
-    app = args.app
-    problems = []
-    if (why := grammar.dns1035_label(app.name, naming.MAX_APP_NAME_LENGTH)) is not None:
-        problems.append(f"app.name {app.name!r} {why}")
-    if (why := grammar.dns1123_label(args.namespace)) is not None:
-        problems.append(f"namespace {args.namespace!r} {why}")
-    if app.active_color not in COLORS:
-        problems.append(f"app.active_color {app.active_color!r} is not 'blue' or 'green'")
-    for color in COLORS:
-        spec = app.color(color)
-        if (why := grammar.image_reference(spec.image)) is not None:
-            problems.append(f"app.{color}.image {spec.image!r} {why}")
-        if (why := grammar.label_value(spec.version)) is not None:
-            problems.append(f"app.{color}.version {spec.version!r} {why}")
-        if spec.replicas < 0:
-            problems.append(f"app.{color}.replicas {spec.replicas} is negative")
-    for name, port in (("container_port", app.container_port), ("service_port", app.service_port)):
-        if not 1 <= port <= 65535:
-            problems.append(f"app.{name} {port} is outside 1..65535")
-    if app.idle_replicas is not None and not 0 <= app.idle_replicas <= app.color(app.idle_color).replicas:
-        problems.append(f"app.idle_replicas {app.idle_replicas} is outside 0..{app.color(app.idle_color).replicas}")
-    if problems:
-        raise ValueError("BlueGreenApp: " + "; ".join(problems))
-
-
-def _network_policy_spec(args: BlueGreenAppArgs) -> k8s.networking.v1.NetworkPolicySpecArgsDict:
+def _network_policy_spec(args: arguments.Parsed) -> k8s.networking.v1.NetworkPolicySpecArgsDict:
     """Ingress to both colors (selected by `app` alone) only from the clients, on the container port."""
     ports: list[k8s.networking.v1.NetworkPolicyPortArgsDict] = [{"port": args.app.container_port, "protocol": "TCP"}]
     rules: list[k8s.networking.v1.NetworkPolicyIngressRuleArgsDict] = [
@@ -85,23 +40,57 @@ def _network_policy_spec(args: BlueGreenAppArgs) -> k8s.networking.v1.NetworkPol
     }
 
 
+def _depends_on(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:
+    """What the caller made the component depend on, such as the Namespace: every child waits for it too."""
+    found = opts.depends_on if opts is not None else None
+    if isinstance(found, pulumi.Resource):
+        return [found]
+    return [r for r in found if isinstance(r, pulumi.Resource)] if isinstance(found, Sequence) else []
+
+
 class BlueGreenApp(pulumi.ComponentResource):
-    active_color: Color
-    idle_color: Color
-    service_name: str
-    service_dns: str
-    preview_service_name: str
+    """One app as a blue and a green Deployment behind a Service that selects one color.
+
+    Changing activeColor is the cutover: both Services' selectors move, nothing else changes. The
+    target color is rolled out and Available before the selector moves, an optional gate checks it
+    in the cluster first, and the old color shrinks (with idleReplicas) only after traffic has left.
+    """
+
+    active_color: pulumi.Output[str]
+    """The color the Service sends traffic to."""
+    idle_color: pulumi.Output[str]
+    """The color that gets no traffic; the preview Service selects it."""
+    service_name: pulumi.Output[str]
+    """The active Service's name; its DNS name and ClusterIP outlive every cutover."""
+    service_dns: pulumi.Output[str]
+    """The active Service's DNS name inside the cluster."""
     cluster_ip: pulumi.Output[str]
-    deployments: dict[Color, k8s.apps.v1.Deployment]
-    service: k8s.core.v1.Service
-    preview_service: k8s.core.v1.Service
+    """The active Service's ClusterIP."""
+    preview_service_name: pulumi.Output[str]
+    """The preview Service's name: it selects the idle color, for checks before a cutover."""
+    blue_image: pulumi.Output[str]
+    """The image blue runs."""
+    blue_version: pulumi.Output[str]
+    """The version blue runs."""
+    blue_replicas: pulumi.Output[int]
+    """Blue's replica count in this stack."""
+    green_image: pulumi.Output[str]
+    """The image green runs."""
+    green_version: pulumi.Output[str]
+    """The version green runs."""
+    green_replicas: pulumi.Output[int]
+    """Green's replica count in this stack."""
 
     def __init__(self, name: str, args: BlueGreenAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        _check(args)
+        parsed = arguments.parse(name, args)
         super().__init__(naming.COMPONENT_TYPE, name, None, opts)
-        app, namespace = args.app, args.namespace
+        app, namespace = parsed.app, parsed.namespace
         active, idle = app.active_color, app.idle_color
-        child = pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for))
+        child = pulumi.ResourceOptions(parent=self, depends_on=_depends_on(opts))
+        # Checks the target color in the cluster before the selector moves; off for runners without API access.
+        before_switch: list[pulumi.ResourceHook | pulumi.ResourceHookFunction] = (
+            [pre_switch_hook(app, namespace)] if parsed.pre_switch_gate else []
+        )
 
         def metadata(resource_name: str, annotations: dict[str, str] | None = None) -> k8s.meta.v1.ObjectMetaArgsDict:
             meta: k8s.meta.v1.ObjectMetaArgsDict = {
@@ -128,7 +117,7 @@ class BlueGreenApp(pulumi.ComponentResource):
                 naming.env_secret_name(app.name),
                 metadata={"namespace": namespace, "labels": {naming.APP_LABEL: app.name}},
                 type="Opaque",
-                string_data=pulumi.Output.secret(dict(app.env)),
+                string_data=pulumi.Output.secret(dict(parsed.env_values)),
                 opts=child,
             )
         secret_name = env_secret.metadata.apply(lambda m: m.name or "") if env_secret else None
@@ -174,9 +163,7 @@ class BlueGreenApp(pulumi.ComponentResource):
                 pulumi.ResourceOptions(
                     protect=True,
                     depends_on=[active_deployment],
-                    hooks=pulumi.ResourceHookBinding(before_update=list(args.before_switch))
-                    if args.before_switch
-                    else None,
+                    hooks=pulumi.ResourceHookBinding(before_update=before_switch) if before_switch else None,
                 ),
             ),
         )
@@ -201,38 +188,34 @@ class BlueGreenApp(pulumi.ComponentResource):
                 opts=child,
             )
 
-        if args.clients:
+        if parsed.clients:
             self.network_policy: k8s.networking.v1.NetworkPolicy | None = k8s.networking.v1.NetworkPolicy(
                 naming.network_policy_name(app.name),
                 metadata=metadata(naming.network_policy_name(app.name)),
-                spec=_network_policy_spec(args),
+                spec=_network_policy_spec(parsed),
                 opts=child,
             )
         else:
             self.network_policy = None
 
-        self._app = app
-        self.active_color, self.idle_color = active, idle
+        self.app = app
         self.deployments = {active: active_deployment, idle: idle_deployment}
         self.service, self.preview_service = service, preview
-        self.service_name = naming.service_name(app.name)
-        self.service_dns = naming.service_dns_name(app.name, namespace)
-        self.preview_service_name = naming.preview_service_name(app.name)
+        self.active_color = pulumi.Output.from_input(active)
+        self.idle_color = pulumi.Output.from_input(idle)
+        self.service_name = pulumi.Output.from_input(naming.service_name(app.name))
+        self.service_dns = pulumi.Output.from_input(naming.service_dns_name(app.name, namespace))
+        self.preview_service_name = pulumi.Output.from_input(naming.preview_service_name(app.name))
         self.cluster_ip = service.spec.apply(lambda spec: spec.cluster_ip or "")
+        self.blue_image, self.green_image = (pulumi.Output.from_input(app.color(c).image) for c in COLORS)
+        self.blue_version, self.green_version = (pulumi.Output.from_input(app.color(c).version) for c in COLORS)
+        self.blue_replicas, self.green_replicas = (pulumi.Output.from_input(app.replicas(c)) for c in COLORS)
         self.register_outputs(self.outputs())
 
-    def outputs(self) -> dict[str, object]:
-        """The component's outputs under the names the program exports."""
-        app_outputs: dict[str, object] = {
-            "activeColor": self.active_color,
-            "idleColor": self.idle_color,
-            "serviceName": self.service_name,
-            "serviceDns": self.service_dns,
-            "clusterIp": self.cluster_ip,
-            "previewServiceName": self.preview_service_name,
-        }
-        for color in COLORS:
-            app_outputs[f"{color}Image"] = self._app.color(color).image
-            app_outputs[f"{color}Version"] = self._app.color(color).version
-            app_outputs[f"{color}Replicas"] = self._app.replicas(color)
-        return app_outputs
+    def outputs(self) -> dict[str, pulumi.Output[object]]:
+        """The component's outputs under their schema names: what the program exports for each app."""
+        return {arguments.camel(name): getattr(self, name) for name in OUTPUTS}
+
+
+OUTPUTS: Final = tuple(name for name in BlueGreenApp.__annotations__ if not name.startswith("_"))
+"""The component's outputs, by attribute name: every annotation of the class is one."""

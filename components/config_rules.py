@@ -9,7 +9,7 @@ import difflib
 import json
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from components import grammar, inventory, keys, naming
@@ -69,25 +69,31 @@ def no_effect(top: Scope, raw: Mapping[str, Any], entries: list[tuple[Scope, str
 def combinations(top: Scope, apps: list[tuple[AppSettings, Scope]], settings: Settings) -> None:
     """Values that are each fine alone but can never work together."""
     for app, scope in apps:
-        clients = settings.clients(app.name)
-        if clients and app.service_type != "ClusterIP":
-            owner, raw = scope.lookup("serviceType")
-            owner.bad(
-                "serviceType",
-                raw,
-                f"must be ClusterIP: app {app.name!r} has a NetworkPolicy that admits only the frontend's pods, so "
-                f"{app.service_type} traffic from outside the cluster would never reach it",
-                "ClusterIP",
-                app=scope.app,
-            )
-        if app.smoke_path and clients and not settings.api_server_cidrs:
-            top.bad(
-                "apiServerCidrs",
-                [],
-                f"must list where the API server's proxy connects from: app {app.name!r} has a smokePath and a "
-                "NetworkPolicy that admits only its clients, so the pre-switch smoke check needs this source admitted",
-                EXAMPLES["apiServerCidrs"],
-            )
+        app_combinations(top, scope, app, settings.clients(app.name), settings.api_server_cidrs)
+
+
+def app_combinations(
+    top: Scope, scope: Scope, app: AppSettings, clients: Sequence[str], api_server_cidrs: Sequence[str]
+) -> None:
+    """One app's values that are each fine alone but can never work together (`scope` holds the app's keys)."""
+    if clients and app.service_type != "ClusterIP":
+        owner, raw = scope.lookup("serviceType")
+        owner.bad(
+            "serviceType",
+            raw,
+            f"must be ClusterIP: app {app.name!r} has a NetworkPolicy that admits only its clients' pods, so "
+            f"{app.service_type} traffic from outside the cluster would never reach it",
+            "ClusterIP",
+            app=scope.app,
+        )
+    if app.smoke_path and clients and not api_server_cidrs:
+        top.bad(
+            "apiServerCidrs",
+            [],
+            f"must list where the API server's proxy connects from: app {app.name!r} has a smokePath and a "
+            "NetworkPolicy that admits only its clients, so the pre-switch smoke check needs this source admitted",
+            EXAMPLES["apiServerCidrs"],
+        )
 
 
 def names(top: Scope, apps: list[tuple[AppSettings, Scope]], settings: Settings) -> None:

@@ -143,6 +143,8 @@ def as_text(scope: Scope, spec: Key, value: Any) -> str | Invalid:
 def typed(scope: Scope, spec: Key, value: Any, app: str = "") -> Any:
     """`value` as `spec`'s type, checked against its rule; INVALID once reported, None for an empty default."""
     name = spec.name
+    if isinstance(value, Invalid):
+        return value
     if value is None:
         return scope.bad(name, value, "must not be null", fix=rm_command(scope.path + name, structured=True))
     if spec.type == "boolean":

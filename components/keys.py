@@ -56,6 +56,8 @@ class Key:
     """The allowed values in words, for the README."""
     note: str = ""
     """Added to a bounds error: why the bound is there."""
+    argument: str = ""
+    """BlueGreenApp's description of the argument of this name, where it differs from the key's."""
 
     @property
     def declared(self) -> bool:
@@ -134,6 +136,7 @@ KEYS: Final[tuple[Key, ...]] = (
         "The app's name; the Service is called this, so its DNS name is `<appName>.<namespace>.svc.cluster.local`.",
         default="backend",
         grammar=_app_name,
+        argument="The app's name: its Services, Deployments and labels are named after it. Default: the resource name.",
         rule=f"a DNS-1035 label of at most {MAX_APP_NAME_LENGTH} characters; only without `apps`",
     ),
     Key(
@@ -141,6 +144,7 @@ KEYS: Final[tuple[Key, ...]] = (
         "string",
         "The namespace every resource lives in.",
         default="bluegreen-dev",
+        argument="The namespace the app's objects live in; it must exist, or be created before the app.",
         grammar=_namespace,
         rule="a DNS-1123 label; a built-in namespace only with `createNamespace: false`",
     ),
@@ -200,6 +204,8 @@ KEYS: Final[tuple[Key, ...]] = (
         "The active Service's type (the preview Service is always ClusterIP); NodePort and LoadBalancer "
         "cannot be used behind a frontend's NetworkPolicy.",
         default="ClusterIP",
+        argument="The active Service's type (the preview Service is always ClusterIP); NodePort and LoadBalancer "
+        "cannot be used behind the NetworkPolicy that clients sets up.",
         per_app=True,
         choices=SERVICE_TYPES,
     ),
@@ -245,6 +251,8 @@ KEYS: Final[tuple[Key, ...]] = (
         "Environment variables for both colors, name to value. Stored with --secret, the values go to a "
         "Secret that the pods read, never into a Deployment.",
         default={},
+        argument="Environment variables for both colors, name to value. When one value is secret, every value goes "
+        "to a Secret that the pods read, never into a Deployment.",
         per_app=True,
         rule="names as in Kubernetes 1.30 (`[-._a-zA-Z][-._a-zA-Z0-9]*`); string values",
     ),
@@ -273,6 +281,8 @@ KEYS: Final[tuple[Key, ...]] = (
         "Where the API server's service proxy connects from; admitted by the NetworkPolicy when an app with a "
         "frontend also sets smokePath.",
         default=[],
+        argument="Where the API server's service proxy connects from; admitted by the NetworkPolicy when clients "
+        "and smokePath are both set.",
         items="string",
         rule="canonical CIDRs, none that admits every address",
     ),
@@ -292,6 +302,16 @@ FRONTEND_KEYS: Final[Mapping[str, Key]] = {
         Key("replicas", "integer", "Its replica count.", default=2, minimum=1, maximum=INT32_MAX),
     )
 }
+CLIENTS_ARGUMENT: Final = Key(
+    "clients",
+    "array",
+    "The app labels of the pods allowed to connect; when set, a NetworkPolicy denies every other ingress.",
+    default=[],
+    items="string",
+    grammar=grammar.label_value,
+)
+"""BlueGreenApp's argument with no key of its own: the program derives it from `frontend`."""
+
 APP_ENTRY_NAME: Final = Key("name", "string", "The app's name.", grammar=_app_name)
 
 

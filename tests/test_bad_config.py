@@ -417,14 +417,14 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
     "load-balancer-behind-network-policy": _one(
         "serviceType",
         "LoadBalancer",
-        "must be ClusterIP: app 'backend' has a NetworkPolicy that admits only the frontend's pods, so "
+        "must be ClusterIP: app 'backend' has a NetworkPolicy that admits only its clients' pods, so "
         "LoadBalancer traffic from outside the cluster would never reach it",
         f"{SET} bluegreen:serviceType ClusterIP",
     ),
     "node-port-behind-network-policy": _one(
         "serviceType",
         "NodePort",
-        "must be ClusterIP: app 'backend' has a NetworkPolicy that admits only the frontend's pods, so "
+        "must be ClusterIP: app 'backend' has a NetworkPolicy that admits only its clients' pods, so "
         "NodePort traffic from outside the cluster would never reach it",
         f"{SET} bluegreen:serviceType ClusterIP",
     ),

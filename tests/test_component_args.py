@@ -1,58 +1,183 @@
-"""The component checks its own arguments, so a caller that skips the config parser is stopped too."""
+"""The component checks its own arguments by the config's rules, so every caller (any language) is stopped."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import pulumi
 import pytest
 
-from components.bluegreen import BlueGreenApp, BlueGreenAppArgs
+from components import arguments
+from components.bluegreen import BlueGreenApp
+from components.component_args import ActiveColor, BlueGreenAppArgs
 from components.settings import parse_settings
 from tests.conftest import dev_config, engine_value
 
+BASE: dict[str, Any] = {
+    "namespace": "apps",
+    "active_color": ActiveColor.BLUE,
+    "blue_image": "nginx:1.27",
+    "blue_version": "1.1",
+    "green_image": "nginx:1.28",
+    "green_version": "1.2",
+}
+HEADER = 'BlueGreenApp "backend": 1 invalid argument(s), nothing was created:\n  - '
 
-def _args(**changes: Any) -> BlueGreenAppArgs:
-    app = parse_settings({k: engine_value(v) for k, v in dev_config().items()}).apps[0]
-    return BlueGreenAppArgs(app=dataclasses.replace(app, **changes), namespace="bluegreen-dev")
+
+def _raised(resource_name: str = "backend", **changes: Any) -> str:
+    with pytest.raises(arguments.ArgumentError) as error:
+        BlueGreenApp(resource_name, BlueGreenAppArgs(**{**BASE, **changes}))  # type: ignore[typeddict-item]
+    return str(error.value)
 
 
 @pytest.mark.parametrize(
-    ("changes", "message"),
+    ("changes", "problem"),
     [
         (
-            {"name": "Backend"},
-            "BlueGreenApp: app.name 'Backend' must be a DNS-1035 label of at most 55 characters: lower case letters, "
-            "digits and '-', starting with a letter and ending with a letter or digit",
+            {"active_color": "purple"},
+            'activeColor = "purple": must be exactly "blue" or "green" (lower case, no spaces). '
+            'Fix: set the argument activeColor to "blue"',
         ),
-        ({"active_color": "purple"}, "BlueGreenApp: app.active_color 'purple' is not 'blue' or 'green'"),
-        ({"container_port": 0}, "BlueGreenApp: app.container_port 0 is outside 1..65535"),
-        ({"idle_replicas": 3}, "BlueGreenApp: app.idle_replicas 3 is outside 0..2"),
+        (
+            {"blue_image": "nginx:latest"},
+            'blueImage = "nginx:latest": must be pinned to a tag or digest other than "latest". '
+            'Fix: set the argument blueImage to "nginx:<tag>"',
+        ),
+        (
+            {"blue_replicas": 2.5},
+            "blueReplicas = 2.5: must be a whole number from 0 to 2147483647. Fix: set the argument blueReplicas to 2",
+        ),
+        (
+            {"blue_replicas": 0},
+            "blueReplicas = 0: must be 1 or more: blue is the active color, and a Service with no pods drops all "
+            "traffic. Fix: set the argument blueReplicas to 2",
+        ),
+        (
+            {"container_port": 0},
+            "containerPort = 0: must be a whole number from 1 to 65535. Fix: set the argument containerPort to 8080",
+        ),
+        (
+            {"idle_replicas": 3},
+            "idleReplicas = 3: must be a whole number from 0 to 2 (greenReplicas, the idle color's size). "
+            "Fix: set the argument idleReplicas to 0",
+        ),
+        (
+            {"args": ["-text={colour}"]},
+            'args[0] = "-text={colour}": has the placeholder {colour}, but only {color}, {version} and {port} are '
+            "filled (other text, braces included, is kept as it is). "
+            'Fix: set the argument args[0] to "-text={color}"',
+        ),
+        (
+            {"env": {"1X": "a"}},
+            'env["1X"] = "a": has the name \'1X\', which must be an environment variable name: letters, digits, '
+            "'_', '-' and '.', not starting with a digit (the rule of Kubernetes 1.30), never empty and without '='. "
+            'Fix: remove env["1X"] from the arguments',
+        ),
+        (
+            {"clients": ["frontend"], "service_type": "NodePort"},
+            "serviceType = \"NodePort\": must be ClusterIP: app 'backend' has a NetworkPolicy that admits only its "
+            "clients' pods, so NodePort traffic from outside the cluster would never reach it. "
+            'Fix: set the argument serviceType to "ClusterIP"',
+        ),
+        (
+            {"namespace": "Team_A"},
+            'namespace = "Team_A": must be a DNS-1123 label of at most 63 characters: lower case letters, digits '
+            "and '-', starting and ending with a letter or digit. Fix: set the argument namespace to \"bluegreen-dev\"",
+        ),
     ],
 )
-def test_bad_arguments_raise_before_anything_is_registered(changes, message):
-    with pytest.raises(ValueError) as error:
-        BlueGreenApp("backend", _args(**changes))
-    assert str(error.value) == message
+def test_a_bad_argument_is_named_with_its_value_rule_and_fix(changes, problem):
+    assert _raised(**changes) == HEADER + problem
 
 
-def test_an_unpinned_image_is_named_with_its_color():
-    args = _args()
-    green = dataclasses.replace(args.app.green, image="app:latest")
-    args = dataclasses.replace(args, app=dataclasses.replace(args.app, green=green))
-    with pytest.raises(ValueError) as error:
-        BlueGreenApp("backend", args)
-    assert str(error.value) == (
-        "BlueGreenApp: app.green.image 'app:latest' must be pinned to a tag or digest other than \"latest\""
+def test_an_unset_app_name_makes_the_resource_name_the_app_name_and_checks_it():
+    assert _raised("myApp") == (
+        'BlueGreenApp "myApp": 1 invalid argument(s), nothing was created:\n'
+        "  - appName = (not set): is unset, so the resource name 'myApp' names the app, and it must be a DNS-1035 "
+        "label of at most 55 characters: lower case letters, digits and '-', starting with a letter and ending with "
+        'a letter or digit. Fix: set the argument appName to "backend"'
+    )
+    assert arguments.parse("my-app", BASE).app.name == "my-app"
+    assert arguments.parse("myApp", {**BASE, "app_name": "orders"}).app.name == "orders"
+
+
+def test_every_missing_required_argument_is_listed_at_once():
+    args = {k: v for k, v in BASE.items() if k not in ("namespace", "green_image")}
+    with pytest.raises(arguments.ArgumentError) as error:
+        arguments.parse("backend", args)
+    assert [(p.key, p.fix) for p in error.value.problems] == [
+        ("namespace", 'set the argument namespace to "bluegreen-dev"'),
+        ("greenImage", 'set the argument greenImage to "<image>:<tag>"'),
+    ]
+
+
+def test_an_output_where_a_plain_value_is_needed_is_refused_as_unknown_at_preview():
+    with pytest.raises(arguments.ArgumentError) as error:
+        arguments.parse("backend", {**BASE, "blue_image": pulumi.Output.from_input("nginx:1.27")})
+    assert [str(p) for p in error.value.problems] == [
+        'blueImage = "(an output)": must be a plain value, known when the program is planned: it decides names, '
+        "labels or routing, so it cannot wait for another resource's output (or be secret). "
+        "Fix: pass blueImage a literal or config value"
+    ]
+
+
+def test_whole_numbers_the_provider_sends_as_floats_are_integers():
+    parsed = arguments.parse("backend", {**BASE, "blue_replicas": 3.0, "container_port": 9090.0})
+    assert (parsed.app.blue.replicas, parsed.app.container_port) == (3, 9090)
+    assert isinstance(parsed.app.container_port, int)
+
+
+def test_a_secret_env_value_makes_the_env_secret_and_never_shows_it():
+    token = pulumi.Output.secret("s3cret")
+    parsed = arguments.parse("backend", {**BASE, "env": {"TOKEN": token, "LOG": "info"}})
+    assert parsed.app.env_secret is True
+    assert [name for name, _ in parsed.app.env] == ["LOG", "TOKEN"]
+    assert parsed.env_values == {"TOKEN": token, "LOG": "info"}
+    with pytest.raises(arguments.ArgumentError) as error:
+        arguments.parse("backend", {**BASE, "env": {"TOKEN": token, "LOG": "bad\x07"}})
+    assert "[secret]" in str(error.value) and "bad" not in str(error.value)
+
+
+def test_an_unknown_argument_is_named():
+    with pytest.raises(arguments.ArgumentError) as error:
+        arguments.parse("backend", {**BASE, "colour": "blue"})
+    assert [(p.key, p.fix) for p in error.value.problems] == [("colour", "remove colour from the arguments")]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {
+            "bluegreen:activeColor": "green",
+            "bluegreen:idleReplicas": "0",
+            "bluegreen:smokePath": "/healthz",
+            "bluegreen:apiServerCidrs": '["172.18.0.0/16"]',
+        },
+        {"bluegreen:args": '["-listen=:{port}", "-text={color} {version}"]', "bluegreen:env": '{"LOG": "info"}'},
+    ],
+)
+def test_the_program_passes_exactly_the_app_its_config_describes(changes):
+    raw = {**{k: engine_value(v) for k, v in dev_config().items()}, **{k.split(":")[1]: v for k, v in changes.items()}}
+    settings = parse_settings(raw)
+    app = settings.apps[0]
+    args = arguments.from_settings(
+        app,
+        settings.namespace,
+        pre_switch_gate=settings.pre_switch_gate,
+        clients=settings.clients(app.name),
+        api_server_cidrs=settings.api_server_cidrs,
+    )
+    parsed = arguments.parse(app.name, args)
+    assert parsed.app == app
+    assert (parsed.namespace, parsed.pre_switch_gate, parsed.clients, parsed.api_server_cidrs) == (
+        settings.namespace,
+        settings.pre_switch_gate,
+        settings.clients(app.name),
+        settings.api_server_cidrs,
     )
 
 
-def test_a_bad_namespace_is_named():
-    with pytest.raises(ValueError) as error:
-        BlueGreenApp("backend", dataclasses.replace(_args(), namespace="Team_A"))
-    assert str(error.value) == (
-        "BlueGreenApp: namespace 'Team_A' must be a DNS-1123 label of at most 63 characters: lower case letters, "
-        "digits and '-', starting and ending with a letter or digit"
-    )
-    assert isinstance(error.value, ValueError) and not isinstance(error.value, pulumi.RunError)
+def test_the_camel_and_snake_names_map_both_ways_for_every_argument():
+    assert all(arguments.camel(arguments.snake(name)) == name for name in arguments.ARGUMENT_NAMES)
+    assert sorted(arguments.camel(k) for k in BlueGreenAppArgs.__annotations__) == sorted(arguments.ARGUMENT_NAMES)

@@ -1,0 +1,236 @@
+"""`BlueGreenApp`'s arguments checked by the rules the stack config follows, whatever language passed them.
+
+The config parser and the component read every value through the same key table and the same
+readers (components/config_scope.py, components/config_apps.py); only the wording of the fix
+differs: a stack is fixed with `pulumi config set`, an argument in the program that passes it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Final
+
+import pulumi
+
+from components import config_apps, config_rules, grammar, keys
+from components.component_args import ActiveColor, BlueGreenAppArgs, ServiceType
+from components.config_scope import INVALID, Invalid, Scope, read, typed
+from components.model import AppSettings
+from components.problems import Problem, show
+
+ARGUMENT_NAMES: Final = (
+    "namespace",
+    "appName",
+    *keys.APP_KEYS,
+    "preSwitchGate",
+    "clients",
+    "apiServerCidrs",
+)
+"""Every argument, by its schema (camel-case) name: the config keys of one app, and its surroundings."""
+EXAMPLE_APP_NAME: Final = keys.BY_NAME["appName"].default
+
+
+def camel(name: str) -> str:
+    """`scale_down_delay_seconds` -> `scaleDownDelaySeconds`: the schema's name of a Python field."""
+    first, *rest = name.split("_")
+    return first + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def snake(name: str) -> str:
+    """`scaleDownDelaySeconds` -> `scale_down_delay_seconds`: the Python field of a schema name."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+class ArgumentError(pulumi.RunError):
+    """Every bad argument of one BlueGreenApp at once, each named as the schema names it."""
+
+    def __init__(self, component: str, problems: list[Problem]) -> None:
+        self.component = component
+        self.problems = tuple(problems)
+        self.header = f'BlueGreenApp "{component}": {len(problems)} invalid argument(s), nothing was created'
+        super().__init__(self.header + ":\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class ArgumentScope(Scope):
+    """A scope whose keys are argument names and whose fixes say which argument to change."""
+
+    def key(self, name: str) -> str:
+        return self.path + name
+
+    def set_fix(self, name: str, example: Any) -> str:
+        subpath, value = example if isinstance(example, tuple) else ("", example)
+        return f"set the argument {self.path}{name}{subpath} to {json.dumps(value)}"
+
+    def bad(self, name: str, value: Any, allowed: str, example: Any = "", *, fix: str = "", app: str = "") -> Invalid:
+        if fix.startswith("pulumi config rm"):
+            fix = f"remove {self.path}{name} from the arguments"
+        return super().bad(name, value, allowed, example, fix="" if fix.startswith("pulumi ") else fix, app=app)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What one BlueGreenApp builds from: the app, and where it lives."""
+
+    app: AppSettings
+    namespace: str
+    pre_switch_gate: bool
+    clients: tuple[str, ...] = ()
+    api_server_cidrs: tuple[str, ...] = ()
+    env_values: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """The env values as given: Outputs when secret, which only the env Secret receives."""
+
+
+def _plain(value: Any) -> Any:
+    """A value as the readers take it: enum members as their value, whole floats as ints.
+
+    The component provider hands integers over as floats (2 arrives as 2.0).
+    """
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _unknown_at_preview(scope: ArgumentScope, name: str, value: Any) -> bool:
+    """An Output where a plain value is needed: names, labels and routing must be known when planning."""
+    found = isinstance(value, pulumi.Output) or (
+        isinstance(value, list | tuple | Mapping)
+        and any(isinstance(v, pulumi.Output) for v in (value.values() if isinstance(value, Mapping) else value))
+    )
+    if found:
+        scope.bad(
+            name,
+            "(an output)",
+            "must be a plain value, known when the program is planned: it decides names, labels or routing, "
+            "so it cannot wait for another resource's output (or be secret)",
+            fix=f"pass {name} a literal or config value",
+        )
+    return found
+
+
+def _env(scope: ArgumentScope, given: Mapping[str, Any]) -> tuple[dict[str, Any], Mapping[str, pulumi.Input[str]]]:
+    """Env with Output values (secret ones) replaced by a checked stand-in; the values as given, to store."""
+    readable: dict[str, Any] = {}
+    values: dict[str, pulumi.Input[str]] = {}
+    for name, value in given.items():
+        if isinstance(value, pulumi.Output):
+            readable[name], values[name] = "", value
+        else:
+            readable[name] = _plain(value)
+            values[name] = value
+    return readable, values
+
+
+def parse(resource_name: str, args: Mapping[str, Any]) -> Parsed:
+    """Check every argument of one BlueGreenApp, or raise one ArgumentError that lists every bad one."""
+    problems: list[Problem] = []
+    given = {camel(k): v for k, v in args.items()}
+    scope = ArgumentScope({}, problems)
+    config_apps.unknown_keys(scope, given, set(ARGUMENT_NAMES))
+    env_given = given.get("env")
+    secret_env = isinstance(env_given, Mapping) and any(isinstance(v, pulumi.Output) for v in env_given.values())
+    env_values: Mapping[str, pulumi.Input[str]] = {}
+    values: dict[str, Any] = {}
+    for name in ARGUMENT_NAMES:
+        if name not in given:
+            continue
+        if name == "env" and isinstance(env_given, Mapping):
+            values[name], env_values = _env(scope, env_given)
+        else:
+            values[name] = INVALID if _unknown_at_preview(scope, name, given[name]) else _plain(given[name])
+    scope = ArgumentScope(values, problems, secret=frozenset({"env"}) if secret_env else frozenset())
+    if "namespace" not in given:
+        scope.bad("namespace", None, "is required: the namespace the app's objects live in", "bluegreen-dev")
+    app_name = read(scope, "appName", keys.APP_ENTRY_NAME)
+    if app_name is None:
+        app_name = resource_name
+        if (why := grammar.dns1035_label(resource_name, keys.MAX_APP_NAME_LENGTH)) is not None:
+            scope.bad(
+                "appName",
+                None,
+                f"is unset, so the resource name {resource_name!r} names the app, and it {why}",
+                EXAMPLE_APP_NAME,
+            )
+    namespace = read(scope, "namespace")
+    gate = read(scope, "preSwitchGate")
+    app = config_apps.parse_app(scope, app_name if isinstance(app_name, str) else resource_name)
+    clients = _clients(scope)
+    cidrs = config_apps.parse_cidrs(scope)
+    if not problems:
+        config_rules.app_combinations(scope, scope, app, clients, cidrs)
+    if problems:
+        raise ArgumentError(resource_name, problems)
+    return Parsed(
+        app=app,
+        namespace=namespace if isinstance(namespace, str) else "",
+        pre_switch_gate=gate if isinstance(gate, bool) else True,
+        clients=clients,
+        api_server_cidrs=cidrs,
+        env_values=env_values if secret_env else dict(app.env),
+    )
+
+
+def _clients(scope: ArgumentScope) -> tuple[str, ...]:
+    value = read(scope, "clients", keys.CLIENTS_ARGUMENT)
+    found: list[str] = []
+    for index, item in enumerate(value if isinstance(value, list) else ()):
+        text = typed(scope, keys.Key(f"clients[{index}]", "string", "", grammar=grammar.label_value), item)
+        if isinstance(text, str):
+            found.append(text)
+    return tuple(found)
+
+
+def from_settings(
+    app: AppSettings,
+    namespace: str,
+    *,
+    pre_switch_gate: bool,
+    clients: tuple[str, ...] = (),
+    api_server_cidrs: tuple[str, ...] = (),
+) -> BlueGreenAppArgs:
+    """The arguments that describe `app` (parsed from stack config): what the program passes BlueGreenApp."""
+    args = BlueGreenAppArgs(
+        namespace=namespace,
+        app_name=app.name,
+        active_color=ActiveColor(app.active_color),
+        blue_image=app.blue.image,
+        blue_version=app.blue.version,
+        blue_replicas=app.blue.replicas,
+        green_image=app.green.image,
+        green_version=app.green.version,
+        green_replicas=app.green.replicas,
+        pre_switch_gate=pre_switch_gate,
+        container_port=app.container_port,
+        service_port=app.service_port,
+        service_type=ServiceType(app.service_type),
+        readiness_path=app.readiness_path,
+        run_as_user=app.run_as_user,
+        scale_down_delay_seconds=app.scale_down_delay_seconds,
+    )
+    if app.idle_replicas is not None:
+        args["idle_replicas"] = app.idle_replicas
+    if app.smoke_path is not None:
+        args["smoke_path"] = app.smoke_path
+    if app.args:
+        args["args"] = list(app.args)
+    if app.env:
+        # A secret env stays secret in transit: the component sends a secret value only to the env Secret.
+        args["env"] = {k: pulumi.Output.secret(v) if app.env_secret else v for k, v in app.env}
+    if clients:
+        args["clients"] = list(clients)
+    if api_server_cidrs:
+        args["api_server_cidrs"] = list(api_server_cidrs)
+    return args
+
+
+def describe(problem: Problem) -> str:
+    """One problem without its argument's name: the reason the provider reports next to the property."""
+    return f"{show(problem.value)}: {problem.allowed}. Fix: {problem.fix}"
