@@ -49,12 +49,11 @@ def _depends_on(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:
 
 
 class BlueGreenApp(pulumi.ComponentResource):
-    """One app as a blue and a green Deployment behind a Service that selects one color.
+    """A blue and a green Deployment of one app behind a Service that selects one: activeColor is the cutover."""
 
-    Changing activeColor is the cutover: both Services' selectors move, nothing else changes. The
-    target color is rolled out and Available before the selector moves, an optional gate checks it
-    in the cluster first, and the old color shrinks (with idleReplicas) only after traffic has left.
-    """
+    # The target color is rolled out and Available before the selector moves, an optional gate checks
+    # it in the cluster first, and the old color shrinks (with idleReplicas) only after traffic left.
+    # The class docstring and the annotated outputs below are the package schema's (provider/).
 
     active_color: pulumi.Output[str]
     """The color the Service sends traffic to."""

@@ -50,7 +50,7 @@ class BlueGreenAppArgs(TypedDict):
     green_version: str
     """The version green runs; a label value on its pods, never part of a selector."""
     app_name: NotRequired[str]
-    """The app's name: its Services, Deployments and labels are named after it. Default: the resource's name."""
+    """The app's name: its Services, Deployments and labels are named after it. Default: the resource name."""
     blue_replicas: NotRequired[int]
     """Blue's replica count when it is active (and when idle, unless idleReplicas is set)."""
     green_replicas: NotRequired[int]

@@ -30,6 +30,8 @@ POD_SECURITY_LABELS: Final = {
     "pod-security.kubernetes.io/warn": "restricted",
 }
 PROJECT: Final = "bluegreen"
+PACKAGE_VERSION: Final = "1.0.0"
+"""The version of the `bluegreen` component package (provider/), the schema's `version`."""
 
 MAX_LABEL_LENGTH: Final = 63
 # "-preview" is the longest suffix a child name gets, so an app name leaves room for it.
