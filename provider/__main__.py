@@ -6,6 +6,6 @@ from pathlib import Path
 # The package is this checkout's components/, one directory up.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components.provider import serve  # noqa: E402
+from components.provider import serve
 
 serve()

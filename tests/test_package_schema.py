@@ -69,6 +69,7 @@ def test_the_outputs_are_the_components_and_what_the_program_exports(schema):
     assert sorted(component["required"]) == sorted(component["properties"])
     assert component["description"] == BlueGreenApp.__doc__
     assert all(prop["description"] for prop in component["properties"].values())
-    assert {
-        name: prop.get("type") for name, prop in component["properties"].items() if name.endswith("Replicas")
-    } == {"blueReplicas": "integer", "greenReplicas": "integer"}
+    assert {name: prop.get("type") for name, prop in component["properties"].items() if name.endswith("Replicas")} == {
+        "blueReplicas": "integer",
+        "greenReplicas": "integer",
+    }
