@@ -41,7 +41,8 @@ POLICY_PACK ?= policies
 POLICY_FLAGS = $(if $(POLICY_PACK),--policy-pack $(POLICY_PACK))
 BGCTL_OPTS = --stack $(STACK)$(if $(APP), --app $(APP))
 
-.PHONY: help venv test lint typecheck unit up preview stack bench smoke status history cutover rollback
+.PHONY: help venv test lint typecheck unit up preview stack bench smoke status history cutover rollback \
+	toolchain cluster cluster-down e2e
 help:
 	@echo "make up        create the venv and the $(STACK) stack if missing, then pulumi up (current kube context)"
 	@echo "make preview   pulumi preview --diff of the $(STACK) stack; with COLOR=green, a checked cutover preview"
@@ -52,6 +53,9 @@ help:
 	@echo "make test      lint, type check and tests (no Pulumi CLI or cluster needed)"
 	@echo "make smoke     a one-off pod calls the frontend $(SMOKE_REQUESTS) times and prints which backend version answered"
 	@echo "make bench     time and memory of evaluating the program, 1 to 200 apps"
+	@echo "make toolchain build (or reuse) the Pulumi CLI, YAML host, Kubernetes provider and control plane from Go modules"
+	@echo "make cluster   start a local control plane (kwok, 2 simulated nodes, 127.0.0.1 only); make cluster-down stops it"
+	@echo "make e2e       the package from Pulumi YAML through the real CLI against a fresh local cluster"
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -102,3 +106,19 @@ bench: venv
 smoke:
 	kubectl run $(SMOKE_POD) --namespace $(NAMESPACE) --rm -i --quiet --restart=Never \
 		--image=curlimages/curl:8.11.1 --overrides='$(SMOKE_OVERRIDES)'
+
+# The real engine, built from Go modules (pins in e2e/versions.toml) and cached outside the checkout.
+toolchain: venv
+	$(PY) -m e2e.toolchain
+
+cluster: toolchain
+	$(PY) -m e2e.cluster up
+
+cluster-down: venv
+	$(PY) -m e2e.cluster down
+
+# A fresh cluster for every run, stopped whatever the outcome.
+e2e: toolchain
+	$(PY) -m e2e.cluster down
+	$(PY) -m e2e.cluster up
+	$(VENV)/bin/pytest e2e -v -s; status=$$?; $(PY) -m e2e.cluster down; exit $$status

@@ -19,7 +19,7 @@ from components import config_apps, config_rules, grammar, keys
 from components.component_args import ActiveColor, BlueGreenAppArgs, ServiceType
 from components.config_scope import INVALID, Invalid, Scope, read, typed
 from components.model import AppSettings
-from components.problems import Problem, show
+from components.problems import Problem
 
 ARGUMENT_NAMES: Final = (
     "namespace",
@@ -232,5 +232,5 @@ def from_settings(
 
 
 def describe(problem: Problem) -> str:
-    """One problem without its argument's name: the reason the provider reports next to the property."""
-    return f"{show(problem.value)}: {problem.allowed}. Fix: {problem.fix}"
+    """One problem's reason, as the engine prints it after the property's name and value."""
+    return f"{problem.allowed}. Fix: {problem.fix}"

@@ -92,14 +92,12 @@ class BlueGreenApp(pulumi.ComponentResource):
         )
 
         def metadata(resource_name: str, annotations: dict[str, str] | None = None) -> k8s.meta.v1.ObjectMetaArgsDict:
-            meta: k8s.meta.v1.ObjectMetaArgsDict = {
+            return {
                 "name": resource_name,
                 "namespace": namespace,
                 "labels": {naming.APP_LABEL: app.name},
+                **({"annotations": annotations} if annotations else {}),
             }
-            if annotations:
-                meta["annotations"] = annotations
-            return meta
 
         account = k8s.core.v1.ServiceAccount(
             naming.service_account_name(app.name),

@@ -98,7 +98,7 @@ def env(app: AppSettings, secret_name: pulumi.Input[str] | None) -> list[k8s.cor
 def container(
     app: AppSettings, color: Color, env_secret: pulumi.Input[str] | None = None
 ) -> k8s.core.v1.ContainerArgsDict:
-    spec: k8s.core.v1.ContainerArgsDict = {
+    return {
         "name": app.name,
         "image": app.color(color).image,
         "ports": [{"name": PORT_NAME, "container_port": app.container_port, "protocol": "TCP"}],
@@ -109,12 +109,9 @@ def container(
         # Needs Kubernetes 1.30+; the image needs no `sleep` binary (http-echo has none).
         "lifecycle": lifecycle(),
         "volume_mounts": [tmp_volume()[1]],
+        **({"args": _args(app, color)} if app.args else {}),
+        **({"env": env(app, env_secret)} if app.env else {}),
     }
-    if app.args:
-        spec["args"] = _args(app, color)
-    if app.env:
-        spec["env"] = env(app, env_secret)
-    return spec
 
 
 def pod_template(
