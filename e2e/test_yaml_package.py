@@ -8,6 +8,7 @@ argument, an output where a plain value is needed, and the tear-down.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -31,6 +32,7 @@ STACK = "e2e"
 NAMESPACE = "yaml-apps"
 APP = "backend"
 DELAY_SECONDS = 4
+TOKEN = "e2e-token-7f3a"
 WATCH_LIMIT_SECONDS = 300
 _seen: dict[str, Any] = {}
 
@@ -55,6 +57,7 @@ def identity(deployment: dict[str, Any]) -> tuple[str, int]:
 @pytest.fixture(scope="module", autouse=True)
 def stack(shell: Shell) -> Iterator[None]:
     pulumi(shell, "stack", "init", cwd=APP_DIR, check=False)
+    pulumi(shell, "config", "set", "--secret", "apiToken", TOKEN)
     yield
     # Whatever failed, leave nothing behind: the Service is protected, so unprotect first.
     pulumi(shell, "state", "unprotect", "--all", "--yes", check=False)
@@ -111,6 +114,22 @@ def test_up_creates_both_colors_behind_a_service_that_selects_blue(shell: Shell)
     }
     _seen["service"] = (active["metadata"]["uid"], active["spec"]["clusterIP"])
     _seen["deployments"] = {name: identity(d) for name, d in found.items()}
+
+
+def test_a_secret_env_value_reaches_the_pods_only_through_a_secret(shell: Shell) -> None:
+    secrets = shell.kubectl_json("get", "secrets", "--namespace", NAMESPACE, "--selector", f"app={APP}")["items"]
+    assert [s["metadata"]["name"].startswith(f"{APP}-env-") for s in secrets] == [True]
+    stored = {k: base64.b64decode(v).decode() for k, v in secrets[0]["data"].items()}
+    assert stored == {"API_TOKEN": TOKEN, "LOG_LEVEL": "info"}
+    name = secrets[0]["metadata"]["name"]
+    for d in deployments(shell).values():
+        env = d["spec"]["template"]["spec"]["containers"][0]["env"]
+        assert env == [
+            {"name": key, "valueFrom": {"secretKeyRef": {"name": name, "key": key}}}
+            for key in ("API_TOKEN", "LOG_LEVEL")
+        ]
+    state = pulumi(shell, "stack", "export").stdout
+    assert TOKEN not in state and TOKEN not in json.dumps(deployments(shell))
 
 
 def test_a_cutover_preview_plans_only_the_two_selector_changes(shell: Shell) -> None:
