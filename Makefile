@@ -117,8 +117,7 @@ cluster: toolchain
 cluster-down: venv
 	$(PY) -m e2e.cluster down
 
-# A fresh cluster for every run, stopped whatever the outcome.
+# A fresh cluster for every run, stopped whatever the outcome (an interrupt included).
 e2e: toolchain
 	$(PY) -m e2e.cluster down
-	$(PY) -m e2e.cluster up
-	$(VENV)/bin/pytest e2e -v -s; status=$$?; $(PY) -m e2e.cluster down; exit $$status
+	trap '$(PY) -m e2e.cluster down' EXIT; $(PY) -m e2e.cluster up && BLUEGREEN_E2E_REQUIRED=1 $(VENV)/bin/pytest e2e -v -s

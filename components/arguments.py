@@ -19,7 +19,7 @@ from components import config_apps, config_rules, grammar, keys
 from components.component_args import ActiveColor, BlueGreenAppArgs, ServiceType
 from components.config_scope import INVALID, Invalid, Scope, read, typed
 from components.model import AppSettings
-from components.problems import Problem
+from components.problems import Literal, Problem
 
 ARGUMENT_NAMES: Final = (
     "namespace",
@@ -80,17 +80,21 @@ class Parsed:
     clients: tuple[str, ...] = ()
     api_server_cidrs: tuple[str, ...] = ()
     env_values: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    """The env values as given: Outputs when secret, which only the env Secret receives."""
+    """The env values the Secret receives when `app.env_secret`: the checked text, and each Output as given.
+
+    Where a value was an Output, `app.env` holds an empty string: only the Secret ever holds the value.
+    """
 
 
-def _plain(value: Any) -> Any:
-    """A value as the readers take it: enum members as their value, whole floats as ints.
+def _plain(value: Any, *, integer: bool = False) -> Any:
+    """A value as the readers take it: enum members as their value; for an integer, a whole float as an int.
 
-    The component provider hands integers over as floats (2 arrives as 2.0).
+    The engine carries every number as a float, and the component provider hands integers over that
+    way (2 arrives as 2.0), so an integer argument takes a whole float and nothing else does.
     """
     if isinstance(value, Enum):
         return value.value
-    if isinstance(value, float) and value.is_integer():
+    if integer and isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
@@ -99,16 +103,27 @@ def _plain(value: Any) -> Any:
     return value
 
 
+AN_OUTPUT: Final = Literal("(an output)")
+"""How an Output is shown in a message: its value is not known (or is secret)."""
+
+
 def _unknown_at_preview(scope: ArgumentScope, name: str, value: Any) -> bool:
     """An Output where a plain value is needed: names, labels and routing must be known when planning."""
     found = isinstance(value, pulumi.Output) or (
-        isinstance(value, list | tuple | Mapping)
-        and any(isinstance(v, pulumi.Output) for v in (value.values() if isinstance(value, Mapping) else value))
+        isinstance(value, list | tuple) and any(isinstance(v, pulumi.Output) for v in value)
     )
-    if found:
+    if found and name == "env":
         scope.bad(
             name,
-            "(an output)",
+            AN_OUTPUT,
+            "must be a map written in the program: its names become the pods' variables, so they must be known "
+            "when the program is planned; only its values may be outputs (or secret)",
+            fix="pass env a map of names to values",
+        )
+    elif found:
+        scope.bad(
+            name,
+            AN_OUTPUT,
             "must be a plain value, known when the program is planned: it decides names, labels or routing, "
             "so it cannot wait for another resource's output (or be secret)",
             fix=f"pass {name} a literal or config value",
@@ -116,40 +131,48 @@ def _unknown_at_preview(scope: ArgumentScope, name: str, value: Any) -> bool:
     return found
 
 
-def _env(scope: ArgumentScope, given: Mapping[str, Any]) -> tuple[dict[str, Any], Mapping[str, pulumi.Input[str]]]:
-    """Env with Output values (secret ones) replaced by a checked stand-in; the values as given, to store."""
-    readable: dict[str, Any] = {}
-    values: dict[str, pulumi.Input[str]] = {}
-    for name, value in given.items():
-        if isinstance(value, pulumi.Output):
-            readable[name], values[name] = "", value
-        else:
-            readable[name] = _plain(value)
-            values[name] = value
-    return readable, values
+def _env(given: Mapping[str, Any]) -> dict[str, Any]:
+    """Env as the readers take it: each Output value (secret or unknown) stands in as an empty string."""
+    return {name: "" if isinstance(value, pulumi.Output) else _plain(value) for name, value in given.items()}
+
+
+def _given(scope: ArgumentScope, args: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments by schema name: Python's snake-case fields and the engine's camel-case names alike."""
+    given: dict[str, Any] = {}
+    for key, value in args.items():
+        name = camel(key)
+        if name in given:
+            scope.bad(name, value, f"is given twice (as {name} and {snake(name)})", fix=f"pass {name} once")
+        given[name] = value
+    return given
 
 
 def parse(resource_name: str, args: Mapping[str, Any]) -> Parsed:
-    """Check every argument of one BlueGreenApp, or raise one ArgumentError that lists every bad one."""
+    """Check every argument of one BlueGreenApp, or raise one ArgumentError that lists every bad one.
+
+    `args` may name the arguments as the schema does (what the engine sends the package) or as the
+    Python fields (what a Python program and the SDK's component provider pass).
+    """
     problems: list[Problem] = []
-    given = {camel(k): v for k, v in args.items()}
     scope = ArgumentScope({}, problems)
+    given = _given(scope, args)
     config_apps.unknown_keys(scope, given, set(ARGUMENT_NAMES))
     env_given = given.get("env")
-    secret_env = isinstance(env_given, Mapping) and any(isinstance(v, pulumi.Output) for v in env_given.values())
-    env_values: Mapping[str, pulumi.Input[str]] = {}
+    outputs_in_env = isinstance(env_given, Mapping) and any(isinstance(v, pulumi.Output) for v in env_given.values())
     values: dict[str, Any] = {}
     for name in ARGUMENT_NAMES:
         if name not in given:
             continue
-        if name == "env" and isinstance(env_given, Mapping):
-            values[name], env_values = _env(scope, env_given)
+        if _unknown_at_preview(scope, name, given[name]):
+            values[name] = INVALID
+        elif name == "env" and isinstance(env_given, Mapping):
+            values[name] = _env(env_given)
         else:
-            values[name] = INVALID if _unknown_at_preview(scope, name, given[name]) else _plain(given[name])
-    scope = ArgumentScope(values, problems, secret=frozenset({"env"}) if secret_env else frozenset())
+            values[name] = _plain(given[name], integer=name in keys.BY_NAME and keys.BY_NAME[name].type == "integer")
+    scope = ArgumentScope(values, problems, secret=frozenset({"env"}) if outputs_in_env else frozenset())
     if "namespace" not in given:
         scope.bad("namespace", None, "is required: the namespace the app's objects live in", "bluegreen-dev")
-    app_name = read(scope, "appName", keys.APP_ENTRY_NAME)
+    app_name = read(scope, "appName")
     if app_name is None:
         app_name = resource_name
         if (why := grammar.dns1035_label(resource_name, keys.MAX_APP_NAME_LENGTH)) is not None:
@@ -168,13 +191,18 @@ def parse(resource_name: str, args: Mapping[str, Any]) -> Parsed:
         config_rules.app_combinations(scope, scope, app, clients, cidrs)
     if problems:
         raise ArgumentError(resource_name, problems)
+    # The env Secret gets each checked value, and each Output as given (never read here, never shown).
+    outputs = env_given if isinstance(env_given, Mapping) else {}
+    env_values = {
+        name: outputs[name] if isinstance(outputs.get(name), pulumi.Output) else text for name, text in app.env
+    }
     return Parsed(
         app=app,
         namespace=namespace if isinstance(namespace, str) else "",
         pre_switch_gate=gate if isinstance(gate, bool) else True,
         clients=clients,
         api_server_cidrs=cidrs,
-        env_values=env_values if secret_env else dict(app.env),
+        env_values=env_values,
     )
 
 

@@ -267,7 +267,7 @@ def hook_name(app: str) -> str:
 
 
 def pre_switch_hook(app: AppSettings, namespace: str) -> pulumi.ResourceHook:
-    """The `before_update` hook for `app`'s active Service (pass it as `BlueGreenAppArgs.before_switch`)."""
+    """The `before_update` hook on `app`'s active Service, which BlueGreenApp binds when preSwitchGate is on."""
     access = KubeAccess.from_stack_config()
 
     async def pre_switch_gate(args: pulumi.ResourceHookArgs) -> None:

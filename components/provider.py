@@ -10,7 +10,6 @@ traceback attached.)
 from __future__ import annotations
 
 import sys
-from typing import Final
 
 from pulumi.errors import InputPropertiesError
 from pulumi.output import Inputs
@@ -21,8 +20,6 @@ from pulumi.resource import ResourceOptions
 from components import arguments, naming
 from components.bluegreen import BlueGreenApp
 
-COMPONENT: Final = naming.COMPONENT_TYPE.rsplit(":", 1)[-1]
-
 
 class BlueGreenProvider(ComponentProvider):
     def __init__(self) -> None:
@@ -32,8 +29,10 @@ class BlueGreenProvider(ComponentProvider):
         self, name: str, resource_type: str, inputs: Inputs, options: ResourceOptions | None = None
     ) -> ConstructResult:
         if resource_type == naming.COMPONENT_TYPE:
+            # The inputs as the engine sent them (schema names, numbers as floats, Outputs where a value
+            # is secret or depends on a resource), checked before the SDK maps them onto Python types.
             try:
-                arguments.parse(name, self.map_inputs(inputs, self._component_defs[COMPONENT]))
+                arguments.parse(name, inputs)
             except arguments.ArgumentError as error:
                 raise InputPropertiesError(
                     error.header,

@@ -50,7 +50,7 @@ _COMPONENT_FLAGS = {
     "--kwok-controller-binary": "kwok",
     "--etcd-binary": "etcd",
 }
-_WILDCARD_HOSTS = ("0.0.0.0", "[::]", "*")
+_LOOPBACK_HOSTS = ("127.0.0.1", "[::1]")
 
 
 def environment() -> dict[str, str]:
@@ -155,8 +155,8 @@ def _check_loopback_only() -> None:
             listeners.append(fields[3])
     if not listeners:
         raise E2EError(f"ss -ltnp shows no listener of the cluster's processes {sorted(pids)}")
-    if wide := [address for address in listeners if address.rsplit(":", 1)[0] in _WILDCARD_HOSTS]:
-        raise E2EError(f"cluster listeners bind all interfaces, not 127.0.0.1: {', '.join(wide)}")
+    if wide := [address for address in listeners if address.rsplit(":", 1)[0] not in _LOOPBACK_HOSTS]:
+        raise E2EError(f"cluster listeners bind other addresses than 127.0.0.1: {', '.join(wide)}")
 
 
 def _cmdline(pid: int) -> str:
@@ -166,10 +166,20 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def _ours(pid: int) -> bool:
+    """The process runs one of the toolchain's binaries (so a user's `tail -f` of a log is never touched)."""
+    try:
+        exe = Path(os.readlink(f"/proc/{pid}/exe"))
+    except OSError:
+        return False
+    return any(exe.parent == directory.resolve() for directory in toolchain_bin_dirs())
+
+
 def _cluster_pids() -> dict[int, str]:
     """Live processes of this cluster -> command name: kwokctl's pid files, and any stray naming its work dir.
 
-    A pid counts only while its command line names the work dir, so a recycled pid is never touched.
+    A pid counts only while it runs a toolchain binary and its command line names the work dir, so a
+    recycled pid, or another program that mentions the directory, is never touched.
     """
     candidates: set[int] = set()
     for pid_file in (CLUSTER_DIR / "pids").glob("*.pid"):
@@ -178,7 +188,11 @@ def _cluster_pids() -> dict[int, str]:
     candidates |= {int(proc.name) for proc in Path("/proc").iterdir() if proc.name.isdigit()}
     candidates.discard(os.getpid())
     found = {pid: _cmdline(pid) for pid in candidates}
-    return {pid: Path(line.split()[0]).name for pid, line in found.items() if line and str(CLUSTER_DIR) in line}
+    return {
+        pid: Path(line.split()[0]).name
+        for pid, line in found.items()
+        if line and str(CLUSTER_DIR) in line and _ours(pid)
+    }
 
 
 def _alive(pid: int) -> bool:
@@ -186,7 +200,7 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return str(CLUSTER_DIR) in _cmdline(pid)  # a zombie's cmdline is empty: gone for our purposes
+    return str(CLUSTER_DIR) in _cmdline(pid) and _ours(pid)  # a zombie's cmdline is empty: gone for our purposes
 
 
 def _stop(*, quiet: bool) -> None:

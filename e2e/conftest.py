@@ -25,6 +25,8 @@ from e2e.env import CHECKOUT, STATE_DIR
 
 REPORT = STATE_DIR / "report.json"
 COMMAND_TIMEOUT_SECONDS = 600
+REQUIRED = "BLUEGREEN_E2E_REQUIRED"
+"""Set by make e2e: a missing cluster fails the run instead of skipping every scenario."""
 _results: list[dict[str, Any]] = []
 
 
@@ -75,6 +77,8 @@ class Shell:
 @pytest.fixture(scope="session")
 def shell() -> Shell:
     if not cluster.is_up():
+        if os.environ.get(REQUIRED):
+            pytest.fail("no local cluster, though make e2e started one", pytrace=False)
         pytest.skip("no local cluster: run make e2e (or make cluster first)")
     env = {**os.environ, **cluster.environment()}
     env["PULUMI_BACKEND_URL"] = f"file://{STATE_DIR / 'state'}"

@@ -13,6 +13,8 @@ from pathlib import Path
 CHECKOUT = Path(__file__).resolve().parent.parent
 STATE_DIR = CHECKOUT / ".e2e"  # git-ignored: kubeconfig, env file, PULUMI_HOME, kwok's work dir
 HEARTBEAT_SECONDS = 60
+BUILD_TIMEOUT_SECONDS = 3600
+"""A logged command (a build) still running after this long is stopped: one cold build takes minutes."""
 _LOG_TAIL_LINES = 30
 
 
@@ -66,12 +68,19 @@ def run(
             proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=captured if capture else out, stderr=out)
         except OSError as err:
             raise E2EError(f"{what}: `{shown}` failed: {err}") from err
+        limit = timeout or BUILD_TIMEOUT_SECONDS
         while True:
             try:
                 code = proc.wait(timeout=HEARTBEAT_SECONDS)
                 break
             except subprocess.TimeoutExpired:
-                say(f"  {what}: still running after {time.monotonic() - started:.0f} s: {' '.join(argv[:3])}")
+                elapsed = time.monotonic() - started
+                if elapsed > limit:
+                    proc.kill()
+                    proc.wait()
+                    why = f"still running after {limit:.0f} s: stopped (log: {log})"
+                    raise E2EError(f"{what}: `{shown}` {why}") from None
+                say(f"  {what}: still running after {elapsed:.0f} s: {' '.join(argv[:3])}")
         captured.seek(0)
         stdout = captured.read()
     if code != 0:

@@ -62,8 +62,7 @@ def stack(shell: Shell) -> Iterator[None]:
     # Whatever failed, leave nothing behind: the Service is protected, so unprotect first.
     pulumi(shell, "state", "unprotect", "--all", "--yes", check=False)
     pulumi(shell, "destroy", "--yes", "--remove", check=False)
-    for path in APP_DIR.glob("Pulumi.*.yaml"):
-        path.unlink()
+    (APP_DIR / f"Pulumi.{STACK}.yaml").unlink(missing_ok=True)
 
 
 def _normalized(schema: dict[str, Any]) -> dict[str, Any]:
@@ -208,8 +207,7 @@ def test_an_output_where_a_plain_value_is_needed_is_refused_at_preview(shell: Sh
         done = pulumi(shell, "preview", cwd=UNKNOWN_DIR, check=False)
     finally:
         pulumi(shell, "stack", "rm", "--yes", "--force", cwd=UNKNOWN_DIR, check=False)
-        for path in UNKNOWN_DIR.glob("Pulumi.*.yaml"):
-            path.unlink()
+        (UNKNOWN_DIR / f"Pulumi.{STACK}.yaml").unlink(missing_ok=True)
     assert done.returncode != 0
     assert "Traceback" not in done.output
     assert (

@@ -300,7 +300,8 @@ def _provider_plugin(pin: Pins, *, install: bool) -> str | None:
     if not install and not PULUMI_HOME.is_dir():
         return f"{PULUMI_HOME}"
     pulumi = tool("pulumi")
-    listed = json.loads(run([pulumi, "plugin", "ls", "--json"], what="pulumi plugin ls", env=pulumi_env()) or "[]")
+    ls: list[str | Path] = [pulumi, "plugin", "ls", "--json"]
+    listed = json.loads(run(ls, what="pulumi plugin ls", env=pulumi_env(), timeout=_PROBE_TIMEOUT_SECONDS) or "[]")
     if any((p.get("kind"), p.get("name"), p.get("version")) == ("resource", "kubernetes", version) for p in listed):
         return None
     if not install:
@@ -340,7 +341,9 @@ def package_metaschema() -> Path:
     """Pulumi's package-schema metaschema, pkg/codegen/schema/pulumi.json of the pinned CLI's Go module."""
     module = f"github.com/pulumi/pulumi/pkg/v3@v{pins()['pulumi']['version']}"
     download = ["go", "mod", "download", "-json", module]
-    info = json.loads(run(download, what="pulumi package metaschema"))
+    # From the module cache the CLI's build filled: no network.
+    offline = {**os.environ, "GOPROXY": "off", "GOFLAGS": "-mod=mod"}
+    info = json.loads(run(download, what="pulumi package metaschema", env=offline, timeout=_PROBE_TIMEOUT_SECONDS))
     return Path(info["Dir"]) / "codegen" / "schema" / "pulumi.json"
 
 

@@ -115,7 +115,7 @@ def test_an_output_where_a_plain_value_is_needed_is_refused_as_unknown_at_previe
     with pytest.raises(arguments.ArgumentError) as error:
         arguments.parse("backend", {**BASE, "blue_image": pulumi.Output.from_input("nginx:1.27")})
     assert [str(p) for p in error.value.problems] == [
-        'blueImage = "(an output)": must be a plain value, known when the program is planned: it decides names, '
+        "blueImage = (an output): must be a plain value, known when the program is planned: it decides names, "
         "labels or routing, so it cannot wait for another resource's output (or be secret). "
         "Fix: pass blueImage a literal or config value"
     ]
@@ -181,3 +181,103 @@ def test_the_program_passes_exactly_the_app_its_config_describes(changes):
 def test_the_camel_and_snake_names_map_both_ways_for_every_argument():
     assert all(arguments.camel(arguments.snake(name)) == name for name in arguments.ARGUMENT_NAMES)
     assert sorted(arguments.camel(k) for k in BlueGreenAppArgs.__annotations__) == sorted(arguments.ARGUMENT_NAMES)
+
+
+ENGINE_INPUTS: dict[str, Any] = {
+    "namespace": "apps",
+    "activeColor": "blue",
+    "blueImage": "nginx:1.27",
+    "blueVersion": "1.1",
+    "greenImage": "nginx:1.28",
+    "greenVersion": "1.2",
+}
+
+
+def test_the_engines_inputs_are_read_by_schema_name_with_numbers_as_floats():
+    parsed = arguments.parse("backend", {**ENGINE_INPUTS, "blueReplicas": 3.0, "idleReplicas": 0.0})
+    assert (parsed.app.blue.replicas, parsed.app.idle_replicas) == (3, 0)
+
+
+def test_a_whole_float_is_refused_where_a_string_is_wanted():
+    with pytest.raises(arguments.ArgumentError) as error:
+        arguments.parse("backend", {**ENGINE_INPUTS, "blueVersion": 2.0})
+    assert [str(p) for p in error.value.problems] == [
+        'blueVersion = 2.0: must be a string. Fix: set the argument blueVersion to "1.0.0"'
+    ]
+
+
+@pytest.mark.parametrize("name", ["idleReplicas", "activeColor", "serviceType", "args"])
+def test_an_output_in_any_plain_argument_is_refused_by_name(name):
+    value = pulumi.Output.from_input(["x"] if name == "args" else "blue")
+    with pytest.raises(arguments.ArgumentError) as error:
+        arguments.parse("backend", {**ENGINE_INPUTS, name: [value] if name == "args" else value})
+    assert [(p.key, str(p).split(": ", 1)[0]) for p in error.value.problems] == [(name, f"{name} = (an output)")]
+
+
+def test_an_env_that_is_itself_an_output_is_refused_with_why():
+    with pytest.raises(arguments.ArgumentError) as error:
+        arguments.parse("backend", {**ENGINE_INPUTS, "env": pulumi.Output.from_input({"A": "b"})})
+    assert [str(p) for p in error.value.problems] == [
+        "env = (an output): must be a map written in the program: its names become the pods' variables, so they "
+        "must be known when the program is planned; only its values may be outputs (or secret). "
+        "Fix: pass env a map of names to values"
+    ]
+
+
+def test_a_bad_app_name_is_reported_as_app_name():
+    with pytest.raises(arguments.ArgumentError) as error:
+        arguments.parse("backend", {**ENGINE_INPUTS, "appName": "Bad_Name"})
+    assert [(p.key, p.value) for p in error.value.problems] == [("appName", "Bad_Name")]
+
+
+def test_an_argument_given_by_both_its_names_is_refused():
+    with pytest.raises(arguments.ArgumentError) as error:
+        arguments.parse("backend", {**ENGINE_INPUTS, "blue_image": "nginx:1.26"})
+    assert [str(p) for p in error.value.problems] == [
+        'blueImage = "nginx:1.26": is given twice (as blueImage and blue_image). Fix: pass blueImage once'
+    ]
+
+
+def test_in_a_mixed_env_the_secret_gets_the_checked_text_and_the_output_as_given():
+    token = pulumi.Output.secret("s3cret")
+    parsed = arguments.parse("backend", {**ENGINE_INPUTS, "env": {"TOKEN": token, "WORKERS": 5}})
+    assert parsed.app.env == (("TOKEN", ""), ("WORKERS", "5"))
+    assert parsed.env_values == {"TOKEN": token, "WORKERS": "5"}
+
+
+def test_a_secret_env_round_trips_with_its_values_kept_for_the_secret_alone():
+    raw = {k: engine_value(v) for k, v in dev_config().items()} | {"env": '{"LOG": "info", "TOKEN": "s3cret"}'}
+    settings = parse_settings(raw, secret=frozenset({"env"}))
+    app = settings.apps[0]
+    args = arguments.from_settings(
+        app, settings.namespace, pre_switch_gate=True, clients=settings.clients(app.name), api_server_cidrs=()
+    )
+    parsed = arguments.parse(app.name, args)
+    assert app.env_secret and parsed.app.env_secret
+    assert parsed.app.env == (("LOG", ""), ("TOKEN", ""))
+    assert sorted(parsed.env_values) == ["LOG", "TOKEN"]
+    assert all(isinstance(v, pulumi.Output) for v in parsed.env_values.values())
+
+
+def test_the_package_answers_bad_inputs_as_invalid_properties_before_building_anything():
+    from pulumi.errors import InputPropertiesError
+
+    from components.provider import BlueGreenProvider
+
+    with pytest.raises(InputPropertiesError) as error:
+        BlueGreenProvider().construct(
+            "backend", "bluegreen:index:BlueGreenApp", {**ENGINE_INPUTS, "activeColor": "Green", "idleReplicas": 9.0}
+        )
+    assert error.value.message == 'BlueGreenApp "backend": 2 invalid argument(s), nothing was created'
+    assert error.value.errors == [
+        {
+            "property_path": "activeColor",
+            "reason": 'must be exactly "blue" or "green" (lower case, no spaces). '
+            'Fix: set the argument activeColor to "green"',
+        },
+        {
+            "property_path": "idleReplicas",
+            "reason": "must be a whole number from 0 to 2 (greenReplicas, the idle color's size). "
+            "Fix: set the argument idleReplicas to 0",
+        },
+    ]
