@@ -14,10 +14,11 @@ from enum import Enum
 from typing import Any, Final
 
 import pulumi
+from pulumi.provider.experimental.util import camel_case
 
 from components import config_apps, config_rules, grammar, keys
 from components.component_args import ActiveColor, BlueGreenAppArgs, ServiceType
-from components.config_scope import INVALID, Invalid, Scope, read, typed
+from components.config_scope import INVALID, Scope, read, typed
 from components.model import AppSettings
 from components.problems import Literal, Problem
 
@@ -33,10 +34,9 @@ ARGUMENT_NAMES: Final = (
 EXAMPLE_APP_NAME: Final = keys.BY_NAME["appName"].default
 
 
-def camel(name: str) -> str:
-    """`scale_down_delay_seconds` -> `scaleDownDelaySeconds`: the schema's name of a Python field."""
-    first, *rest = name.split("_")
-    return first + "".join(part[:1].upper() + part[1:] for part in rest)
+camel: Final = camel_case
+"""`scale_down_delay_seconds` -> `scaleDownDelaySeconds`: the schema's name of a Python field, as the
+SDK's analyzer names it."""
 
 
 def snake(name: str) -> str:
@@ -60,14 +60,12 @@ class ArgumentScope(Scope):
     def key(self, name: str) -> str:
         return self.path + name
 
+    def rm_fix(self, name: str) -> str:
+        return f"remove {self.path}{name} from the arguments"
+
     def set_fix(self, name: str, example: Any) -> str:
         subpath, value = example if isinstance(example, tuple) else ("", example)
         return f"set the argument {self.path}{name}{subpath} to {json.dumps(value)}"
-
-    def bad(self, name: str, value: Any, allowed: str, example: Any = "", *, fix: str = "", app: str = "") -> Invalid:
-        if fix.startswith("pulumi config rm"):
-            fix = f"remove {self.path}{name} from the arguments"
-        return super().bad(name, value, allowed, example, fix="" if fix.startswith("pulumi ") else fix, app=app)
 
 
 @dataclass(frozen=True)
@@ -112,23 +110,22 @@ def _unknown_at_preview(scope: ArgumentScope, name: str, value: Any) -> bool:
     found = isinstance(value, pulumi.Output) or (
         isinstance(value, list | tuple) and any(isinstance(v, pulumi.Output) for v in value)
     )
-    if found and name == "env":
-        scope.bad(
-            name,
-            AN_OUTPUT,
+    if not found:
+        return False
+    if name == "env":
+        allowed = (
             "must be a map written in the program: its names become the pods' variables, so they must be known "
-            "when the program is planned; only its values may be outputs (or secret)",
-            fix="pass env a map of names to values",
+            "when the program is planned; only its values may be outputs (or secret)"
         )
-    elif found:
-        scope.bad(
-            name,
-            AN_OUTPUT,
+        fix = "pass env a map of names to values"
+    else:
+        allowed = (
             "must be a plain value, known when the program is planned: it decides names, labels or routing, "
-            "so it cannot wait for another resource's output (or be secret)",
-            fix=f"pass {name} a literal or config value",
+            "so it cannot wait for another resource's output (or be secret)"
         )
-    return found
+        fix = f"pass {name} a literal or config value"
+    scope.bad(name, AN_OUTPUT, allowed, fix=fix)
+    return True
 
 
 def _env(given: Mapping[str, Any]) -> dict[str, Any]:

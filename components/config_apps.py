@@ -12,7 +12,6 @@ from components.config_scope import EXAMPLES, Invalid, Scope, member, read, requ
 from components.keys import BY_NAME, FRONTEND_KEYS, Key
 from components.model import AppSettings, ColorSettings, FrontendSettings
 from components.naming import Color
-from components.problems import rm_command
 
 
 def color_settings(scope: Scope, color: Color, active: bool) -> ColorSettings:
@@ -70,9 +69,7 @@ def parse_env(scope: Scope) -> tuple[tuple[tuple[str, str], ...], bool]:
     for name, item in (value if isinstance(value, dict) else {}).items():
         key = "env" + member(name)
         if (why := grammar.env_name(name)) is not None:
-            owner.bad(
-                key, item, f"has the name {name!r}, which {why}", fix=rm_command(owner.path + key, structured=True)
-            )
+            owner.bad(key, item, f"has the name {name!r}, which {why}", fix=owner.rm_fix(key))
             continue
         text = typed(owner, Key(key, "string", ""), item)
         if not isinstance(text, str):
@@ -125,7 +122,7 @@ def unknown_keys(scope: Scope, entry: Mapping[str, Any], known: frozenset[str] |
             key,
             entry[key],
             f"is not a known key here; known keys: {', '.join(sorted(known))}",
-            fix=rm_command(scope.path + key, structured=True),
+            fix=scope.rm_fix(key),
         )
 
 

@@ -96,6 +96,10 @@ class Scope:
     def key(self, name: str) -> str:
         return qualified(self.path + name)
 
+    def rm_fix(self, name: str) -> str:
+        """How to remove `name`, an element of a list or object of this scope."""
+        return rm_command(self.path + name, structured=True)
+
     def set_fix(self, name: str, example: Any) -> str:
         subpath, value = example if isinstance(example, tuple) else ("", example)
         text = value if isinstance(value, str) else json.dumps(value)
@@ -146,7 +150,7 @@ def typed(scope: Scope, spec: Key, value: Any, app: str = "") -> Any:
     if isinstance(value, Invalid):
         return value
     if value is None:
-        return scope.bad(name, value, "must not be null", fix=rm_command(scope.path + name, structured=True))
+        return scope.bad(name, value, "must not be null", fix=scope.rm_fix(name))
     if spec.type == "boolean":
         if isinstance(value, bool) or value in ("true", "false"):
             return value in (True, "true")

@@ -314,14 +314,20 @@ def _provider_plugin(pin: Pins, *, install: bool) -> str | None:
     return None
 
 
+def requirement(package: str) -> str | None:
+    """The version requirements.txt pins `package` to, if it does."""
+    requirements = (CHECKOUT / "requirements.txt").read_text()
+    match = re.search(rf"^{re.escape(package)}==(\S+)$", requirements, re.MULTILINE)
+    return match.group(1) if match else None
+
+
 def _sdk_pin_warning(pin: Pins) -> None:
     """The Python SDK asks the engine for `kubernetes <its version>`: the plugin must be that version."""
     provider = pin["kubernetes-provider"]["version"]
-    requirements = (CHECKOUT / "requirements.txt").read_text()
-    match = re.search(r"^pulumi-kubernetes==(\S+)", requirements, re.MULTILINE)
-    if match and match.group(1) != provider:
+    pinned = requirement("pulumi-kubernetes")
+    if pinned and pinned != provider:
         say(
-            f"warning: requirements.txt pins pulumi-kubernetes=={match.group(1)} but versions.toml builds provider "
+            f"warning: requirements.txt pins pulumi-kubernetes=={pinned} but versions.toml builds provider "
             f"{provider}: the SDK will ask for a plugin that is not installed; make the two equal"
         )
 

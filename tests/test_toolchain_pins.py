@@ -11,9 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _pinned(package: str) -> tuple[int, ...]:
-    found = re.search(rf"^{re.escape(package)}==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
+    found = toolchain.requirement(package)
     assert found is not None, package
-    return tuple(int(part) for part in found.group(1).split("."))
+    return tuple(int(part) for part in found.split("."))
 
 
 def _version(component: str) -> tuple[int, ...]:
