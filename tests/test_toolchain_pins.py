@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from e2e import toolchain
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _pinned(package: str) -> tuple[int, ...]:
