@@ -5,12 +5,15 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import arguments, naming
+from components import arguments, naming, problems
 from components.bluegreen import BlueGreenApp
 from components.frontend import Frontend, FrontendArgs
-from components.settings import load_settings
+from components.settings import ConfigError, load_settings
 
-settings = load_settings()
+try:
+    settings = load_settings()
+except ConfigError as error:
+    problems.stop(error)  # one clean error from the CLI, before any resource is registered
 
 wait_for: list[pulumi.Resource] = []
 if settings.create_namespace:

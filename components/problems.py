@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import shlex
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NoReturn
 
 import pulumi
 
 from components import naming
 
 SECRET_SHOWN: Final = "[secret]"
+EXIT_REPORTED: Final = 32
+"""The exit status by which a Pulumi Python program tells the engine its error is already reported."""
 MAX_SHOWN: Final = 120
 """A value longer than this is shown cut, with its length: an error stays one readable line."""
 
@@ -83,3 +85,14 @@ class ConfigError(pulumi.RunError):
         self.problems = tuple(problems)
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"invalid stack config ({len(problems)} problem(s)):\n{lines}")
+
+
+def stop(error: ConfigError) -> NoReturn:
+    """Report `error` once, through the engine, and end the program with EXIT_REPORTED.
+
+    Raised as it is, a `RunError` makes Pulumi's Python host log it and exit 1, and the CLI then adds a
+    second, generic "program exited with non-zero exit code: 1" error. Exiting with 32 after logging is
+    the host's own contract for "already reported": the CLI prints the message and nothing else.
+    """
+    pulumi.log.error(str(error))
+    raise SystemExit(EXIT_REPORTED) from error

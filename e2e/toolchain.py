@@ -294,6 +294,77 @@ def _yaml_host_link(pin: Pins, *, fix: bool) -> str | None:
     return None
 
 
+LANGHOST_SOURCE = CHECKOUT / "e2e" / "langhost"
+LANGHOST_PACKAGE = "bluegreen_langhost"
+LANGHOST_LAUNCHER = "pulumi-language-python"
+
+
+def language_host_home() -> Path:
+    """The Python language host's own virtualenv and launcher, by the Pulumi SDK version it is built on."""
+    return cache_root() / "toolchain" / f"langhost-{requirement('pulumi')}"
+
+
+def _langhost_files() -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(LANGHOST_SOURCE.glob("*.py"))}
+
+
+def _langhost_package(python: Path) -> Path:
+    purelib = run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], what="language host")
+    return Path(purelib.strip()) / LANGHOST_PACKAGE
+
+
+def _language_host(pin: Pins, *, fix: bool) -> str | None:
+    """pulumi-language-python next to the CLI: a venv with the SDK pin (grpcio, protobuf) and this package.
+
+    The package is copied, not linked, so the cached host never depends on where this checkout lives.
+    """
+    home, sdk = language_host_home(), requirement("pulumi")
+    python = home / "venv" / "bin" / "python"
+    installed = home / ".version"
+    if not (python.exists() and installed.exists() and installed.read_text().strip() == sdk):
+        if not fix:
+            return f"the language host's virtualenv in {home}"
+        started = time.monotonic()
+        say(f"language host: creating its virtualenv with pulumi=={sdk} in {home}")
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir(parents=True)
+        log = home / "install.log"
+        run([sys.executable, "-m", "venv", str(home / "venv")], what="language host venv", log=log)
+        pip: list[str | Path] = [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            f"pulumi=={sdk}",
+        ]
+        run(pip, what="language host install", log=log)
+        installed.write_text(f"{sdk}\n")
+        say(f"language host: virtualenv ready in {time.monotonic() - started:.0f} s")
+    package, files = _langhost_package(python), _langhost_files()
+    current = {path.name: path.read_bytes() for path in sorted(package.glob("*.py"))} if package.is_dir() else {}
+    launcher = home / LANGHOST_LAUNCHER
+    wanted = (LANGHOST_SOURCE / LANGHOST_LAUNCHER).read_bytes()
+    link = _BY_NAME["pulumi"].home(pin) / "bin" / LANGHOST_LAUNCHER
+    target = Path("..", "..", home.name, LANGHOST_LAUNCHER)
+    linked = link.is_symlink() and Path(os.readlink(link)) == target
+    if current == files and launcher.exists() and launcher.read_bytes() == wanted and linked:
+        return None
+    if not fix:
+        return f"{link} -> {target} (with this checkout's e2e/langhost)"
+    shutil.rmtree(package, ignore_errors=True)
+    package.mkdir(parents=True)
+    for name, data in files.items():
+        (package / name).write_bytes(data)
+    launcher.write_bytes(wanted)
+    launcher.chmod(0o755)
+    link.unlink(missing_ok=True)
+    link.symlink_to(target)
+    say(f"language host: {LANGHOST_LAUNCHER} linked next to pulumi ({home})")
+    return None
+
+
 def _provider_plugin(pin: Pins, *, install: bool) -> str | None:
     """Install the provider into PULUMI_HOME from the built file (never downloaded); None when it is there."""
     version = pin["kubernetes-provider"]["version"]
@@ -373,7 +444,12 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 found |= _ensure(c, pin)
         if not args.only and not missing:
-            for problem in (_yaml_host_link(pin, fix=not args.check), _provider_plugin(pin, install=not args.check)):
+            fix = not args.check
+            for problem in (
+                _yaml_host_link(pin, fix=fix),
+                _language_host(pin, fix=fix),
+                _provider_plugin(pin, install=fix),
+            ):
                 if problem:
                     missing.append(problem)
             _sdk_pin_warning(pin)

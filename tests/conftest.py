@@ -22,6 +22,7 @@ SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
 from components import naming  # noqa: E402
+from components.problems import ConfigError  # noqa: E402
 
 STACK = "dev"
 AUTO_NAME_SUFFIX = "x7k2m9qa"
@@ -144,10 +145,13 @@ def run_program(
     preview: bool = False,
     secret: tuple[str, ...] = (),
     stray: Mapping[str, str] | None = None,
+    exit_as_is: bool = False,
 ) -> Run:
     """Evaluate `__main__.py` with `config` (unqualified keys) under the mock engine.
 
     `secret` names the keys stored with --secret; `stray` holds qualified keys of other namespaces.
+    The program ends a bad config with SystemExit(32) after reporting it; that is turned back into the
+    ConfigError for the tests to read, unless `exit_as_is`.
     """
     os.environ.pop("PULUMI_CONFIG", None)
     runtime_settings.ROOT.set(None)
@@ -165,6 +169,10 @@ def run_program(
         os.chdir(ROOT)
         try:
             runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+        except SystemExit as stopped:
+            if isinstance(stopped.__cause__, ConfigError) and not exit_as_is:
+                raise stopped.__cause__ from None
+            raise
         finally:
             os.chdir(cwd)
         stack = runtime_settings.get_root_resource()

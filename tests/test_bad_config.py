@@ -7,13 +7,15 @@ accepted twins (values just inside each bound, each grammar's valid forms) are a
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pulumi
 import pytest
 
+from components.problems import EXIT_REPORTED
 from components.settings import ConfigError, parse_settings
-from tests.conftest import AUTO_NAME_SUFFIX, dev_config, engine_value
+from tests.conftest import AUTO_NAME_SUFFIX, dev_config, engine_value, run_program
 
 COLOR = 'must be exactly "blue" or "green" (lower case, no spaces)'
 APP_NAME = (
@@ -549,6 +551,20 @@ def test_bad_config_gives_exact_problems_before_any_resource_is_registered(progr
 
 def test_config_error_is_a_run_error_so_the_cli_prints_one_clean_message():
     assert issubclass(ConfigError, pulumi.RunError)
+
+
+def test_a_bad_config_is_reported_once_to_the_engine_then_the_program_exits_32(caplog):
+    # Pulumi's Python host turns exit status 32 into "already reported": the CLI adds no generic second error.
+    config = {**dev_config(), "activeColor": "Green"}
+    with caplog.at_level(logging.ERROR), pytest.raises(SystemExit) as stopped:
+        run_program(config, exit_as_is=True)
+    expected = (
+        "invalid stack config (1 problem(s)):\n"
+        '  - bluegreen:activeColor = "Green": must be exactly "blue" or "green" (lower case, no spaces). '
+        "Fix: pulumi config set bluegreen:activeColor green"
+    )
+    assert stopped.value.code == EXIT_REPORTED == 32
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [(logging.ERROR, expected)]
 
 
 def _parse(**overrides: Any):

@@ -1,0 +1,65 @@
+"""Serve the language host: print the port on the first line of stdout, then serve until interrupted.
+
+The CLI starts it as `pulumi-language-python [--logtostderr] [-v=N] [--tracing URL] ENGINE_ADDRESS` in a
+process group of its own, and ends it with SIGINT to that group: that ends it quietly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from types import FrameType
+from typing import Final
+
+import grpc
+from pulumi.runtime.proto import language_pb2_grpc
+
+from .host import Host
+
+WORKERS: Final = 16
+MAX_MESSAGE_BYTES: Final = 400 * 1024 * 1024
+"""As the SDK's own channels: a large stack's config or state fits."""
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="pulumi-language-python", description=__doc__.splitlines()[0])
+    parser.add_argument("--logtostderr", action="store_true")
+    parser.add_argument("-v", dest="verbosity", default="0")
+    parser.add_argument("--tracing")
+    parser.add_argument("engine_address", nargs="?", default="")
+    args, _ = parser.parse_known_args(argv)
+    return args
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str]) -> int:
+    args = parse_args(argv)
+    host = Host(args.engine_address)
+    options = [
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ]
+    server = grpc.server(ThreadPoolExecutor(max_workers=WORKERS), options=options)
+    language_pb2_grpc.add_LanguageRuntimeServicer_to_server(host, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.start()
+        print(port, flush=True)
+        server.wait_for_termination()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        host.stop()
+        server.stop(grace=None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,242 @@
+"""The local toolchain's Python language host, over real gRPC and real child processes (no Pulumi CLI needed).
+
+The CLI's side of each call is what LANGHOST facts measured with the real CLI say it sends: program info with
+the runtime options of Pulumi.yaml, RunPlugin for a policy pack or provider directory, and the end of a plugin
+signalled by cancelling its stream.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import grpc
+import pytest
+import yaml
+from google.protobuf import empty_pb2, struct_pb2
+from pulumi.runtime.proto import language_pb2, language_pb2_grpc, plugin_pb2
+
+from e2e.langhost import executor, host, interpreter
+from e2e.langhost.__main__ import parse_args
+from e2e.langhost.interpreter import HostError
+from tests.conftest import ROOT
+
+VENV = ROOT / ".venv"
+WAIT_SECONDS = 20
+PROJECT_VENV = {"toolchain": "pip", "virtualenv": str(VENV)}
+
+
+@pytest.fixture
+def stub() -> Iterator[language_pb2_grpc.LanguageRuntimeStub]:
+    server = grpc.server(ThreadPoolExecutor(max_workers=4))
+    language_pb2_grpc.add_LanguageRuntimeServicer_to_server(host.Host("127.0.0.1:1"), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            yield language_pb2_grpc.LanguageRuntimeStub(channel)
+    finally:
+        server.stop(grace=None)
+
+
+def info(root: Path, options: dict[str, str], program: Path | None = None) -> language_pb2.ProgramInfo:
+    struct = struct_pb2.Struct()
+    struct.update(options)
+    where = str(program or root)
+    return language_pb2.ProgramInfo(root_directory=str(root), program_directory=where, entry_point=".", options=struct)
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        (0, language_pb2.RunResponse()),
+        (32, language_pb2.RunResponse(bail=True)),
+        (1, language_pb2.RunResponse(error="program exited with non-zero exit code: 1")),
+        (-2, language_pb2.RunResponse(error="program exited with non-zero exit code: -2")),
+    ],
+)
+def test_a_programs_exit_status_maps_to_the_engines_answer(code: int, expected: language_pb2.RunResponse) -> None:
+    assert host.run_response(code) == expected
+
+
+def test_the_launcher_takes_the_engine_address_after_the_cli_flags() -> None:
+    assert parse_args(["--logtostderr", "-v=3", "127.0.0.1:43575"]).engine_address == "127.0.0.1:43575"
+    assert parse_args(["127.0.0.1:33083"]).engine_address == "127.0.0.1:33083"
+    assert parse_args(["--tracing", "http://t", "127.0.0.1:1"]).engine_address == "127.0.0.1:1"
+
+
+def test_the_executor_reads_the_hosts_command_line() -> None:
+    argv = "--monitor m:1 --engine e:2 --project bluegreen --root_directory /p --stack dev --pwd /p"
+    args = executor.parse_args([*argv.split(), "--dry_run", "true", "--parallel", "0", "/p", "x"])
+    assert (args.monitor, args.engine, args.dry_run, args.parallel, args.program, args.args) == (
+        "m:1",
+        "e:2",
+        "true",
+        0,
+        "/p",
+        ["x"],
+    )
+
+
+def test_required_packages_are_the_resource_plugins_the_programs_venv_installs(stub) -> None:
+    answer = stub.GetRequiredPackages(language_pb2.GetRequiredPackagesRequest(info=info(ROOT, PROJECT_VENV)))
+    # pulumi-policy ships a pulumi-plugin.json too, but it is the SDK, not a provider.
+    assert list(answer.packages) == [
+        plugin_pb2.PackageDependency(name="kubernetes", kind="resource", version="v4.25.0")
+    ]
+
+
+def test_a_missing_virtualenv_is_one_error_naming_it_and_the_fix(stub, tmp_path: Path) -> None:
+    with pytest.raises(grpc.RpcError) as error:
+        stub.GetRequiredPackages(language_pb2.GetRequiredPackagesRequest(info=info(tmp_path, {"virtualenv": ".venv"})))
+    assert error.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error.value.details() == (
+        f"the 'virtualenv' option is set to {tmp_path / '.venv'}, but it has no bin/python: "
+        "create it with `pulumi install` (or `make venv`)"
+    )
+
+
+def test_a_toolchain_other_than_pip_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(HostError) as error:
+        interpreter.find(str(tmp_path), {"toolchain": "uv", "virtualenv": ".venv"})
+    assert str(error.value) == (
+        "the runtime option toolchain: uv is not supported by this language host (supported: pip); "
+        "set toolchain: pip and virtualenv: .venv in Pulumi.yaml"
+    )
+
+
+def test_about_names_the_programs_interpreter(stub) -> None:
+    answer = stub.About(language_pb2.AboutRequest(info=info(ROOT, PROJECT_VENV)))
+    done = subprocess.run(
+        [VENV / "bin" / "python", "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert (answer.executable, answer.version) == (str(VENV / "bin" / "python"), done.stdout.strip())
+    assert dict(answer.metadata) == {"toolchain": "pip", "virtualenv": str(VENV)}
+
+
+def test_program_dependencies_list_the_venvs_distributions(stub) -> None:
+    answer = stub.GetProgramDependencies(
+        language_pb2.GetProgramDependenciesRequest(pwd=str(ROOT), info=info(ROOT, PROJECT_VENV))
+    )
+    found = {d.name: d.version for d in answer.dependencies}
+    pins = dict(line.split("==") for line in (ROOT / "requirements.txt").read_text().splitlines() if "==" in line)
+    assert {name: found[name] for name in ("pulumi", "pulumi-kubernetes", "pulumi-policy")} == {
+        name: pins[name] for name in ("pulumi", "pulumi-kubernetes", "pulumi-policy")
+    }
+
+
+def _plugin_dir(tmp_path: Path, source: str) -> Path:
+    plugin = tmp_path / "plugin"
+    plugin.mkdir()
+    (plugin / "__main__.py").write_text(source)
+    return plugin
+
+
+def test_run_plugin_streams_stdout_and_stderr_then_the_exit_code(stub, tmp_path: Path) -> None:
+    plugin = _plugin_dir(
+        tmp_path,
+        "import sys\nprint('port 1234', flush=True)\nprint('warn', file=sys.stderr, flush=True)\n"
+        "print(sys.argv[1:], flush=True)\nsys.exit(3)\n",
+    )
+    request = language_pb2.RunPluginRequest(
+        pwd=str(tmp_path), kind="resource", args=["a", "b"], info=info(plugin, PROJECT_VENV)
+    )
+    replies = list(stub.RunPlugin(request, timeout=WAIT_SECONDS))
+    out = b"".join(r.stdout for r in replies)
+    err = b"".join(r.stderr for r in replies)
+    assert (out, err) == (b"port 1234\n['a', 'b']\n", b"warn\n")
+    assert replies[-1] == language_pb2.RunPluginResponse(exitcode=3)
+
+
+def test_a_policy_pack_runs_as_the_sdks_policy_module_in_its_own_directory(stub, tmp_path: Path) -> None:
+    # pulumi.policy runs the pack's __main__.py with the pack directory as cwd; this pack only reports where it ran.
+    pack = _plugin_dir(tmp_path, "import os, sys\nprint(os.getcwd(), sys.argv[1:], flush=True)\n")
+    request = language_pb2.RunPluginRequest(
+        pwd=str(ROOT), kind="analyzer", args=["127.0.0.1:9"], info=info(pack, PROJECT_VENV)
+    )
+    replies = list(stub.RunPlugin(request, timeout=WAIT_SECONDS))
+    printed = b"".join(r.stdout for r in replies).decode()
+    assert printed.splitlines()[-1] == f"{pack} ['127.0.0.1:9', '{pack}']"
+    assert replies[-1] == language_pb2.RunPluginResponse(exitcode=0)
+
+
+def test_cancelling_a_plugins_stream_stops_the_plugin(stub, tmp_path: Path) -> None:
+    plugin = _plugin_dir(tmp_path, "import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(60)\n")
+    request = language_pb2.RunPluginRequest(pwd=str(tmp_path), kind="resource", info=info(plugin, PROJECT_VENV))
+    call = stub.RunPlugin(request, timeout=WAIT_SECONDS)
+    pid = int(next(call).stdout)
+    call.cancel()
+    deadline = time.monotonic() + WAIT_SECONDS
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+
+
+def test_install_dependencies_creates_a_missing_venv_and_streams_pip(stub, tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("")
+    request = language_pb2.InstallDependenciesRequest(
+        directory=str(tmp_path), info=info(tmp_path, {"toolchain": "pip", "virtualenv": "venv"})
+    )
+    list(stub.InstallDependencies(request, timeout=120))
+    created = tmp_path / "venv" / "bin" / "python"
+    done = subprocess.run([created, "-c", "import sys; print(sys.prefix)"], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == str(tmp_path / "venv")
+
+
+def test_the_launcher_prints_its_port_first_and_ends_quietly_on_the_clis_sigint() -> None:
+    launcher = subprocess.Popen(
+        [sys.executable, "-u", "-m", "e2e.langhost", "127.0.0.1:1"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # the CLI starts it in a process group of its own and signals the group
+    )
+    try:
+        assert launcher.stdout is not None
+        port = int(launcher.stdout.readline())
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            info = language_pb2_grpc.LanguageRuntimeStub(channel).GetPluginInfo(empty_pb2.Empty(), timeout=WAIT_SECONDS)
+        os.killpg(launcher.pid, signal.SIGINT)
+        out, err = launcher.communicate(timeout=WAIT_SECONDS)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+    pins = dict(line.split("==") for line in (ROOT / "requirements.txt").read_text().splitlines() if "==" in line)
+    assert info.version == pins["pulumi"]
+    assert (launcher.returncode, out, err) == (0, b"", b"")
+
+
+def test_the_runtime_options_of_pulumi_yaml_name_the_venv_the_host_uses() -> None:
+    options = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["runtime"]["options"]
+    found = interpreter.find(str(ROOT), options)
+    assert (found.python, found.virtualenv) == (VENV / "bin" / "python", VENV)
+    env = found.environment({"PATH": "/usr/bin", "PYTHONHOME": "/x", "KEEP": "1"})
+    assert env == {"PATH": f"{VENV / 'bin'}{os.pathsep}/usr/bin", "VIRTUAL_ENV": str(VENV), "KEEP": "1"}
+
+
+def test_config_reaches_the_program_as_the_sdk_reads_it() -> None:
+    request = language_pb2.RunRequest(
+        config={"bluegreen:activeColor": "green", "bluegreen:apps": "[]"}, configSecretKeys=["bluegreen:env"]
+    )
+    python = interpreter.Interpreter(VENV / "bin" / "python", VENV)
+    env = host.executor_env(python, request)
+    assert json.loads(env["PULUMI_CONFIG"]) == {"bluegreen:activeColor": "green", "bluegreen:apps": "[]"}
+    assert json.loads(env["PULUMI_CONFIG_SECRET_KEYS"]) == ["bluegreen:env"]
