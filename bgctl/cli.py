@@ -19,6 +19,7 @@ DEFAULT_STACK: Final = "dev"
 EXIT_ERROR: Final = 1
 EXIT_USAGE: Final = 2
 DEBUG_VAR: Final = "BGCTL_DEBUG"
+TO_VERSION_HELP: Final = "the update number as `bgctl history` shows it"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,6 +34,14 @@ def _color(value: str) -> Color:
         if value == color:
             return color
     raise argparse.ArgumentTypeError(f"color must be exactly blue or green, not {value!r}")
+
+
+def _update_number(value: str) -> int:
+    """An update number as `bgctl history` prints it (`v3`), or bare (`3`)."""
+    digits = value.removeprefix("v")
+    if not digits.isascii() or not digits.isdigit() or int(digits) < 1:
+        raise argparse.ArgumentTypeError(f"must be {TO_VERSION_HELP} (3 or v3), not {value!r}")
+    return int(digits)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,7 +66,13 @@ def _parser() -> argparse.ArgumentParser:
     cut.add_argument("color", type=_color, help="blue or green")
     cut.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     back = sub.add_parser("rollback", parents=[common, checked], help="switch back to the color of an earlier update")
-    back.add_argument("--to-version", type=int, metavar="N", help="the history version to return to")
+    back.add_argument(
+        "--to-version",
+        type=_update_number,
+        metavar="N",
+        help=f"return to this update: {TO_VERSION_HELP} (3 or v3); "
+        "default: the newest successful update that ran the other color",
+    )
     back.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     return parser
 

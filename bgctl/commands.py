@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from components.settings import ConfigError, parse_stack_config
 
 STATUS_CUTOVERS: Final = 5
 TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S UTC"
+_HOOK_FAILED: Final = re.compile(r'^\w+ hook "[^"]*" failed: ')
 
 
 @dataclass
@@ -45,8 +47,32 @@ def _time(moment: datetime) -> str:
 
 def _cutover_line(cutover: hist.Cutover) -> str:
     origin = cutover.from_color or "(first deploy)"
-    version = f"v{cutover.version}" if cutover.version is not None else "v?"
-    return f"{version:>5}  {_time(cutover.time)}  {origin} -> {cutover.to_color}  {cutover.result}"
+    number = f"v{cutover.number}" if cutover.number is not None else "v?"
+    return f"{number:>5}  {_time(cutover.time)}  {origin} -> {cutover.to_color}  {cutover.result}"
+
+
+def _update_label(number: int | None, start_time: datetime) -> str:
+    """An update as the operator finds it in `bgctl history`: by number, else by its start time."""
+    return f"update {number}" if number is not None else f"the update of {_time(start_time)}"
+
+
+def _unnumbered_note(entries: list[hist.Entry], console: Console) -> None:
+    reason = hist.too_long(entries)
+    if reason is not None:
+        console.say(f"  note: {reason} (shown as v?)")
+
+
+def _stays(reason: str, before: Color, service: str) -> str:
+    """Where traffic is after an `up` that failed before the switch, without repeating the reason (the gate says it)."""
+    if f"traffic stays on {before}" in reason.lower():
+        return f"Service {service} still selects {before}"
+    return f"traffic stays on {before} (Service {service} selects {before})"
+
+
+def _hook_reason(message: str) -> str:
+    """An update's error without the engine's `before hook "NAME" failed: ` wrapper: this project's hooks
+    (the pre-switch gate) name themselves in their message."""
+    return _HOOK_FAILED.sub("", message, count=1)
 
 
 def status(view: StackView, console: Console) -> None:
@@ -64,21 +90,25 @@ def status(view: StackView, console: Console) -> None:
     if configured is not None and configured != serving:
         console.say(f"  note: config says {configured} but {serving} serves: the next `pulumi up` switches traffic")
     console.say("last cutovers:")
-    found = hist.cutovers(list(view.history()), view.app)[:STATUS_CUTOVERS]
+    entries = view.history()
+    found = hist.cutovers(entries, view.app)[:STATUS_CUTOVERS]
     for cutover in found:
         console.say(f"  {_cutover_line(cutover)}")
     if not found:
         console.say("  (none in stack history)")
+    _unnumbered_note(entries, console)
 
 
 def history(view: StackView, console: Console) -> None:
-    found = hist.cutovers(list(view.history()), view.app)
+    entries = view.history()
+    found = hist.cutovers(entries, view.app)
     console.say(f"cutovers of {view.app} on stack {view.name}, newest first:")
     for cutover in found:
         message = f"  {cutover.message}" if cutover.message else ""
         console.say(f"  {_cutover_line(cutover)}{message}")
     if not found:
         console.say("  (none in stack history)")
+    _unnumbered_note(entries, console)
 
 
 def _check_target(view: StackView, target: Color, console: Console) -> Color:
@@ -177,7 +207,14 @@ def cutover(view: StackView, target: Color, options: Options, console: Console, 
         result = view.up(f"bgctl {reason} {view.app}: {serving} -> {target}", progress, options.policy_packs)
     except auto.CommandError as error:
         raise _failed(view, serving, target, progress, error) from error
-    console.say(f"done: {view.app} serves {target} (update {result.summary.version}, {result.summary.result})")
+    # Pulumi Cloud numbers the update; the file backend says 0, so count the history it is now the newest of.
+    update = _update_label(result.summary.version or _newest_number(view), result.summary.start_time)
+    console.say(f"done: {view.app} serves {target} ({update}, {result.summary.result})")
+
+
+def _newest_number(view: StackView) -> int | None:
+    entries = view.history()
+    return entries[0].number if entries else None
 
 
 def _failed(view: StackView, before: Color, target: Color, progress: _Progress, error: Exception) -> BgctlError:
@@ -187,7 +224,7 @@ def _failed(view: StackView, before: Color, target: Color, progress: _Progress, 
         return BgctlError(
             f"another update of stack {view.name} is already running; nothing changed, config restored to {before}"
         )
-    reason = progress.errors[0] if progress.errors else cli_error(error)
+    reason = _hook_reason(progress.errors[0] if progress.errors else cli_error(error))
     try:
         now = view.serving_color()
     except BgctlError:
@@ -197,8 +234,7 @@ def _failed(view: StackView, before: Color, target: Color, progress: _Progress, 
         with pulumi_errors(view.name):
             view.set_color(before)
         return BgctlError(
-            f"cutover to {target} failed: {reason}; traffic stays on {before} (Service {service} selects "
-            f"{before}); config restored to {before}"
+            f"cutover to {target} failed: {reason}; {_stays(reason, before, service)}; config restored to {before}"
         )
     return BgctlError(
         f"cutover to {target} failed after the switch: {reason}; traffic is on {now} (Service {service} selects "
@@ -206,13 +242,16 @@ def _failed(view: StackView, before: Color, target: Color, progress: _Progress, 
     )
 
 
-def rollback(view: StackView, to_version: int | None, options: Options, console: Console) -> None:
+def rollback(view: StackView, to_number: int | None, options: Options, console: Console) -> None:
     serving = view.serving_color()
-    entry, color = hist.rollback_target(view.history(), view.app, serving, to_version)
-    message = f' "{entry.message}"' if entry.message else ""
+    entry, color = hist.rollback_target(view.history(), view.app, serving, to_number)
+    summary = entry.summary
+    message = f' "{summary.message}"' if summary.message else ""
+    label = f"update v{entry.number} of" if entry.number is not None else "update of"
     console.say(
-        f"rollback target: update v{entry.version} of {_time(entry.start_time)} ({entry.result}){message} "
+        f"rollback target: {label} {_time(summary.start_time)} ({summary.result}){message} "
         f"ran {view.app} on {color}; {serving} serves now"
     )
     console.say("only the color changes: images, versions and replicas stay as configured now")
-    cutover(view, color, options, console, reason=f"rollback to v{entry.version}")
+    to = f"v{entry.number}" if entry.number is not None else _update_label(None, summary.start_time)
+    cutover(view, color, options, console, reason=f"rollback to {to}")

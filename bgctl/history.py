@@ -3,12 +3,15 @@
 Every update records the config it ran with, so the color an app served after an update is in
 its `config`: `bluegreen:apps[i].activeColor` for a stack of several apps, else (and as the
 fallback for an app that sets none) `bluegreen:activeColor`.
+
+Every entry also gets an update number that does not depend on the backend (see `Entry`): the
+file backend reports `version` 0 for every entry, Pulumi Cloud numbers them.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -70,10 +73,40 @@ def color_of(config: Mapping[str, str], app: str) -> Color | None:
 
 
 @dataclass(frozen=True)
+class Entry:
+    """One history entry and its update number, which `bgctl history` shows as `v<number>`.
+
+    The number is the backend's `version` when it gives one (Pulumi Cloud numbers updates 1, 2, 3, ...),
+    else the entry's position counted from the oldest entry: the file backend says 0 for every entry.
+    History is append-only, so an entry's number never changes and is what Pulumi Cloud would show.
+    None when bgctl could not read back to the oldest entry, so the position is unknown.
+    """
+
+    number: int | None
+    summary: UpdateSummary
+
+
+def numbered(history: Sequence[UpdateSummary], complete: bool = True) -> list[Entry]:
+    """Number `history` (newest first); `complete` says whether it reaches back to the first update ever."""
+    total = len(history)
+    return [
+        Entry(summary.version or (total - index if complete else None), summary)
+        for index, summary in enumerate(history)
+    ]
+
+
+def too_long(entries: Sequence[Entry]) -> str | None:
+    """Why some entries have no number (the history is longer than what was read), or None when all have one."""
+    if all(entry.number is not None for entry in entries):
+        return None
+    return f"stack history is longer than the {len(entries)} entries bgctl reads, so it cannot number its updates"
+
+
+@dataclass(frozen=True)
 class Cutover:
     """One update that moved (or tried to move) an app's traffic to another color."""
 
-    version: int | None
+    number: int | None
     time: datetime
     from_color: Color | None
     to_color: Color
@@ -81,49 +114,67 @@ class Cutover:
     message: str
 
 
-def cutovers(history: Sequence[UpdateSummary], app: str) -> list[Cutover]:
+def cutovers(entries: Sequence[Entry], app: str) -> list[Cutover]:
     """The updates that changed `app`'s color, newest first; failed attempts are kept and marked."""
     found: list[Cutover] = []
     serving: Color | None = None
-    for summary in reversed(history):  # oldest first: "from" is what the last good update served
+    for entry in reversed(entries):  # oldest first: "from" is what the last good update served
+        summary = entry.summary
         if summary.kind != UPDATE:
             continue
         color = color_of(config_values(summary), app)
         if color is None or color == serving:
             continue
-        found.append(Cutover(summary.version, summary.start_time, serving, color, summary.result, summary.message))
+        found.append(Cutover(entry.number, summary.start_time, serving, color, summary.result, summary.message))
         if summary.result == SUCCEEDED:
             serving = color
     return found[::-1]
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1] in ("a", "e", "i", "o", "u") else "a"
+
+
+def _no_such_number(entries: Sequence[Entry], number: int) -> BgctlError:
+    reason = too_long(entries)
+    if reason is not None:
+        return BgctlError(f"cannot find update {number}: {reason}; run rollback without --to-version")
+    known = [entry.number for entry in entries if entry.number is not None]
+    span = f" (here {min(known)} to {max(known)})" if known else ""
+    return BgctlError(
+        f"stack history has no update {number}: --to-version takes the update number as `bgctl history` shows it{span}"
+    )
+
+
 def rollback_target(
-    history: Iterable[UpdateSummary], app: str, serving: Color, to_version: int | None = None
-) -> tuple[UpdateSummary, Color]:
+    entries: Sequence[Entry], app: str, serving: Color, to_number: int | None = None
+) -> tuple[Entry, Color]:
     """The update to return to and its color: the newest successful one whose color is not `serving`.
 
-    With `to_version`, exactly that entry, which must be a successful update with another color.
+    With `to_number`, exactly the entry with that update number, which must be a successful update with
+    another color.
     """
-    for summary in history:
-        if to_version is not None and summary.version != to_version:
+    for entry in entries:
+        summary = entry.summary
+        if to_number is not None and entry.number != to_number:
             continue
         color = color_of(config_values(summary), app) if summary.kind == UPDATE else None
-        if to_version is not None:
+        if to_number is not None:
             if summary.kind != UPDATE or summary.result != SUCCEEDED:
                 raise BgctlError(
-                    f"history version {to_version} is a {summary.kind} that {summary.result}; "
+                    f"update {to_number} is {_article(summary.kind)} {summary.kind} that {summary.result}; "
                     "pick a succeeded update (see `python -m bgctl history`)"
                 )
             if color is None or color == serving:
                 raise BgctlError(
-                    f"history version {to_version} ran {app} on {color or 'no known color'}, "
+                    f"update {to_number} ran {app} on {color or 'no known color'}, "
                     f"which is what serves now ({serving}); nothing to roll back to"
                 )
-            return summary, color
+            return entry, color
         if summary.result == SUCCEEDED and color is not None and color != serving:
-            return summary, color
-    if to_version is not None:
-        raise BgctlError(f"stack history has no version {to_version}")
+            return entry, color
+    if to_number is not None:
+        raise _no_such_number(entries, to_number)
     raise BgctlError(
         f"stack history has no successful update where {app} served a color other than {serving}; "
         "nothing to roll back to"

@@ -134,23 +134,29 @@ class StackView:
         return color
 
     def update_running(self) -> bool:
+        """Whether the backend reports an update of this stack in progress.
+
+        Only backends that track it say so (Pulumi Cloud); the file backend always says no. What stops
+        a concurrent update there is the lock `up` takes, which `cutover` reports when `up` fails.
+        """
         with pulumi_errors(self.name):
             summaries = self.stack.workspace.list_stacks()
         return any(s.name == self.name and s.update_in_progress for s in summaries)
 
-    def history(self, limit: int | None = None) -> Iterator[auto.UpdateSummary]:
-        """Stack history, newest first, page by page (the CLI returns 10 entries unless asked for more)."""
-        count = 0
+    def history(self) -> list[hist.Entry]:
+        """The whole stack history, newest first and numbered (the CLI returns 10 entries unless asked for more).
+
+        Numbering by position needs every page. After HISTORY_MAX_PAGES full pages bgctl stops; entries
+        without a backend version then have no number.
+        """
+        summaries: list[auto.UpdateSummary] = []
         for page in range(1, HISTORY_MAX_PAGES + 1):
             with pulumi_errors(self.name):
                 entries = self.stack.history(page_size=HISTORY_PAGE_SIZE, page=page, show_secrets=False)
-            for entry in entries:
-                yield entry
-                count += 1
-                if limit is not None and count >= limit:
-                    return
+            summaries += entries
             if len(entries) < HISTORY_PAGE_SIZE:
-                return
+                return hist.numbered(summaries)
+        return hist.numbered(summaries, complete=False)
 
     def color_key(self) -> tuple[str, bool]:
         """The config key that holds this app's color, and whether it is a path."""

@@ -5,6 +5,10 @@ output shaped as the SDK parses it, and streams engine events to the SDK's gRPC 
 
 Its world is a JSON file (`$FAKE_PULUMI_STATE`); stack config lives in `Pulumi.<stack>.yaml` in the
 working directory, as the real CLI keeps it. Every call is appended to `calls.jsonl` beside the state.
+
+It answers as the real CLI does on the file backend (`PULUMI_BACKEND_URL=file://...`): every history
+entry has `"version": 0`, `stack ls` never reports an update in progress, and only `up` takes the
+stack's lock (`"locked": true` in the state makes `up` fail as a locked stack does; `preview` runs).
 """
 
 from __future__ import annotations
@@ -116,10 +120,10 @@ def _events(steps: list[dict[str, Any]], planning: bool, failure: dict[str, Any]
 
 
 def _history_entry(state: dict[str, Any], config: dict[str, Any], result: str, message: str) -> dict[str, Any]:
-    version = max([h["version"] for h in state["history"]] or [0]) + 1
-    stamp = f"2025-05-0{min(version, 9)}T1{version % 10}:00:00.000Z"
+    position = len(state["history"]) + 1
+    stamp = f"2025-05-0{min(position, 9)}T1{position % 10}:00:00.000Z"
     return {
-        "version": version,
+        "version": 0,  # the file backend does not number updates
         "kind": "update",
         "startTime": stamp,
         "endTime": stamp,
@@ -163,7 +167,7 @@ def main(argv: list[str]) -> None:
                     {
                         "name": stack,
                         "current": True,
-                        "updateInProgress": state.get("updateInProgress", False),
+                        "updateInProgress": False,  # the file backend never reports one
                         "lastUpdate": "2025-05-01T10:00:00.000Z",
                         "resourceCount": 14,
                     }
@@ -203,7 +207,7 @@ def main(argv: list[str]) -> None:
         print(json.dumps(_config_json(_read_config(stack))))
         return
     if args[:1] in (["preview"], ["up"]):
-        if state.get("locked"):
+        if args[0] == "up" and state.get("locked"):
             _fail(LOCKED)
         config = _read_config(stack, _flag(args, "--config-file"))
         app = state["app"]

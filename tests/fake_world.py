@@ -98,8 +98,12 @@ def steps(before: Run, after: Run) -> list[dict[str, Any]]:
 
 
 def history_entry(
-    version: int, config: dict[str, Any], result: str = "succeeded", kind: str = "update", message: str = ""
+    position: int, config: dict[str, Any], result: str = "succeeded", kind: str = "update", message: str = ""
 ) -> dict[str, Any]:
+    """An entry as `pulumi stack history --json` gives it on the file backend: `version` is always 0.
+
+    `position` (1 = the first update) only sets its start time, 2025-04-(10 + position) 09:30 UTC.
+    """
     shaped = {
         k: (
             {"value": json.dumps(v), "objectValue": v, "secret": False}
@@ -108,9 +112,9 @@ def history_entry(
         )
         for k, v in config.items()
     }
-    stamp = f"2025-04-{10 + version:02d}T09:30:00.000Z"
+    stamp = f"2025-04-{10 + position:02d}T09:30:00.000Z"
     return {
-        "version": version,
+        "version": 0,
         "kind": kind,
         "startTime": stamp,
         "endTime": stamp,

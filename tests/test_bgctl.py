@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bgctl import workspace
 from bgctl.cli import main
 from tests import fake_world
 from tests.conftest import ROOT, run_program
@@ -59,7 +60,7 @@ def command(call: list[str]) -> list[str]:
     return [arg for arg in call if arg != "--non-interactive"]
 
 
-def switched_to_green(world: World, *, result: str = "succeeded", version: int = 2) -> None:
+def switched_to_green(world: World, *, result: str = "succeeded", position: int = 2) -> None:
     """Make the fake stack look as if an earlier `up` moved traffic to green."""
     state = world.load()
     for resource in state["resources"]:
@@ -68,13 +69,13 @@ def switched_to_green(world: World, *, result: str = "succeeded", version: int =
     for outputs in (state["outputs"], state["outputs"]["apps"]["backend"]):
         outputs.update({"activeColor": "green", "idleColor": "blue"})
     config = qualified(cutover_config(dev_config(), "green"))
-    state["history"].insert(0, history_entry(version, config, result, message="cut over to green"))
+    state["history"].insert(0, history_entry(position, config, result, message="cut over to green"))
     world.save()
     world.stack_file.write_text(world.stack_file.read_text().replace("activeColor: blue", "activeColor: green"))
 
 
 def test_status_shows_both_colors_and_the_last_cutovers(world: World, bgctl: Callable[..., Result]) -> None:
-    switched_to_green(world)
+    switched_to_green(world)  # both entries say version 0, as on the file backend: numbered by position
 
     code, out, err = bgctl("status")
 
@@ -212,8 +213,9 @@ def test_cutover_sets_the_color_runs_up_and_shows_progress(world: World, bgctl: 
         "  done update   kubernetes:core/v1:Service backend",
         "  ... update   kubernetes:core/v1:Service backend-preview",
         "  done update   kubernetes:core/v1:Service backend-preview",
-        "done: backend serves green (update 2, succeeded)",
+        "done: backend serves green (update 2, succeeded)",  # the backend said version 0
     ]
+    assert [e["version"] for e in world.load()["history"]] == [0, 0]
     ups = [c for c in world.calls() if command(c)[:1] == ["up"]]
     assert ups[0][ups[0].index("--message") + 1] == "bgctl cutover backend: blue -> green"
 
@@ -228,8 +230,11 @@ def test_cutover_without_yes_and_without_a_terminal_changes_nothing(world: World
 
 GATE_FAILURE = (
     "pre-switch gate: backend cannot switch from blue to green: Deployment bluegreen-dev/backend-green has 1 of 2 "
-    "replicas available (1 unavailable). Traffic stays on blue"
+    "replicas available (1 unavailable). Traffic stays on blue; fix green, or set bluegreen:preSwitchGate false if "
+    "this runner cannot reach the cluster"
 )
+# How the engine reports a hook that raised: the hook's name, then the gate's own message.
+HOOK_FAILURE = f'before hook "backend-pre-switch-gate" failed: {GATE_FAILURE}'
 
 
 def test_a_failed_cutover_says_traffic_stayed_and_restores_the_config(
@@ -237,18 +242,37 @@ def test_a_failed_cutover_says_traffic_stayed_and_restores_the_config(
 ) -> None:
     state = world.load()
     service = next(s["urn"] for s in state["plans"]["green"] if s["urn"].endswith("Service::backend"))
-    state["upFailure"] = {"urn": service, "message": GATE_FAILURE, "switched": False}
+    state["upFailure"] = {"urn": service, "message": HOOK_FAILURE, "switched": False}
     world.save()
 
     code, out, err = bgctl("cutover", "green", "--yes")
 
     assert code == 1
     assert err == [
-        f"bgctl: error: cutover to green failed: {GATE_FAILURE}; traffic stays on blue (Service backend selects "
-        "blue); config restored to blue"
+        "bgctl: error: cutover to green failed: pre-switch gate: backend cannot switch from blue to green: "
+        "Deployment bluegreen-dev/backend-green has 1 of 2 replicas available (1 unavailable). Traffic stays on "
+        "blue; fix green, or set bluegreen:preSwitchGate false if this runner cannot reach the cluster; Service "
+        "backend still selects blue; config restored to blue"
     ]
     assert "  FAILED update kubernetes:core/v1:Service backend" in out
     assert world.config()["bluegreen:activeColor"] == "blue"
+
+
+def test_a_failure_that_does_not_say_where_traffic_is_gets_it_from_the_stack_state(
+    world: World, bgctl: Callable[..., Result]
+) -> None:
+    state = world.load()
+    service = next(s["urn"] for s in state["plans"]["green"] if s["urn"].endswith("Service::backend"))
+    state["upFailure"] = {"urn": service, "message": "timed out waiting for the Service", "switched": False}
+    world.save()
+
+    code, _, err = bgctl("cutover", "green", "--yes")
+
+    assert code == 1
+    assert err == [
+        "bgctl: error: cutover to green failed: timed out waiting for the Service; traffic stays on blue (Service "
+        "backend selects blue); config restored to blue"
+    ]
 
 
 def test_a_cutover_failing_after_the_switch_says_traffic_moved(world: World, bgctl: Callable[..., Result]) -> None:
@@ -290,17 +314,108 @@ def test_rollback_returns_to_the_newest_successful_other_color(world: World, bgc
         "only the color changes: images, versions and replicas stay as configured now",
     ]
     assert out[-1] == "done: backend serves blue (update 7, succeeded)"
+    ups = [c for c in world.calls() if command(c)[:1] == ["up"]]
+    assert ups[0][ups[0].index("--message") + 1] == "bgctl rollback to v2 backend: green -> blue"
     assert world.config()["bluegreen:activeColor"] == "blue"
     assert world.config()["bluegreen:greenVersion"] == "1.2"
 
 
-def test_rollback_to_a_version_uses_that_entry(world: World, bgctl: Callable[..., Result]) -> None:
+@pytest.mark.parametrize("number", ["1", "v1"])
+def test_rollback_to_a_version_uses_the_update_numbered_as_history_shows_it(
+    world: World, bgctl: Callable[..., Result], number: str
+) -> None:
+    switched_to_green(world)
+    state = world.load()
+    green = qualified(cutover_config(dev_config(), "green"))
+    state["history"].insert(0, history_entry(3, green, message="green again"))
+    world.save()
+
+    code, out, err = bgctl("rollback", "--to-version", number, "--yes")
+
+    assert (code, err) == (0, [])
+    assert out[0] == (
+        'rollback target: update v1 of 2025-04-11 09:30:00 UTC (succeeded) "first deploy" ran backend on blue; green '
+        "serves now"
+    )
+    assert out[-1] == "done: backend serves blue (update 4, succeeded)"
+    ups = [c for c in world.calls() if command(c)[:1] == ["up"]]
+    assert ups[0][ups[0].index("--message") + 1] == "bgctl rollback to v1 backend: green -> blue"
+
+
+@pytest.mark.parametrize(
+    ("number", "message"),
+    [
+        (
+            "3",
+            "stack history has no update 3: --to-version takes the update number as `bgctl history` shows it "
+            "(here 1 to 2)",
+        ),
+        ("2", "update 2 ran backend on green, which is what serves now (green); nothing to roll back to"),
+    ],
+)
+def test_rollback_to_a_version_refuses_a_number_it_cannot_return_to(
+    world: World, bgctl: Callable[..., Result], number: str, message: str
+) -> None:
     switched_to_green(world)
 
-    code, out, _ = bgctl("rollback", "--to-version", "1", "--yes")
+    code, out, err = bgctl("rollback", "--to-version", number, "--yes")
 
-    assert code == 0
-    assert out[0].startswith('rollback target: update v1 of 2025-04-11 09:30:00 UTC (succeeded) "first deploy"')
+    assert (code, out, err) == (1, [], [f"bgctl: error: {message}"])
+    assert world.config()["bluegreen:activeColor"] == "green"
+
+
+def test_a_history_longer_than_bgctl_reads_has_no_numbers(
+    world: World, bgctl: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    switched_to_green(world)
+    state = world.load()
+    blue, green = qualified(dev_config()), qualified(cutover_config(dev_config(), "green"))
+    state["history"] = [
+        history_entry(5, green, message="cutover"),
+        history_entry(4, blue, message="rollback"),
+        history_entry(3, green, message="cutover"),
+        history_entry(2, blue, message="image bump"),
+        history_entry(1, blue, message="first deploy"),
+    ]
+    world.save()
+    monkeypatch.setattr(workspace, "HISTORY_PAGE_SIZE", 2)
+    monkeypatch.setattr(workspace, "HISTORY_MAX_PAGES", 2)
+
+    shown = bgctl("history")
+    refused = bgctl("rollback", "--to-version", "1", "--yes")
+    rolled_back = bgctl("rollback", "--yes")
+
+    assert shown == (
+        0,
+        [
+            "cutovers of backend on stack dev, newest first:",
+            "     v?  2025-04-15 09:30:00 UTC  blue -> green  succeeded  cutover",
+            "     v?  2025-04-14 09:30:00 UTC  green -> blue  succeeded  rollback",
+            "     v?  2025-04-13 09:30:00 UTC  blue -> green  succeeded  cutover",
+            "     v?  2025-04-12 09:30:00 UTC  (first deploy) -> blue  succeeded  image bump",
+            "  note: stack history is longer than the 4 entries bgctl reads, so it cannot number its updates "
+            "(shown as v?)",
+        ],
+        [],
+    )
+    assert refused == (
+        1,
+        [],
+        [
+            "bgctl: error: cannot find update 1: stack history is longer than the 4 entries bgctl reads, so it "
+            "cannot number its updates; run rollback without --to-version"
+        ],
+    )
+    assert rolled_back[0] == 0
+    assert rolled_back[1][0] == (
+        'rollback target: update of 2025-04-14 09:30:00 UTC (succeeded) "rollback" ran backend on blue; green '
+        "serves now"
+    )
+    assert rolled_back[1][-1] == "done: backend serves blue (the update of 2025-05-06 16:00:00 UTC, succeeded)"
+    ups = [c for c in world.calls() if command(c)[:1] == ["up"]]
+    assert ups[0][ups[0].index("--message") + 1] == (
+        "bgctl rollback to the update of 2025-04-14 09:30:00 UTC backend: green -> blue"
+    )
 
 
 def test_rollback_refuses_when_history_has_no_other_color(world: World, bgctl: Callable[..., Result]) -> None:
@@ -370,11 +485,6 @@ def locked(world: World) -> None:
     world.save()
 
 
-def update_in_progress(world: World) -> None:
-    world.load()["updateInProgress"] = True
-    world.save()
-
-
 def green_at_zero(world: World) -> None:
     world.stack_file.write_text(world.stack_file.read_text() + "  bluegreen:greenReplicas: 0\n")
 
@@ -389,16 +499,10 @@ def green_at_zero(world: World) -> None:
             "no stack named 'prod': create it with `pulumi stack init prod` or pass --stack NAME",
         ),
         (
-            ["preview", "green"],
+            ["cutover", "green", "--yes"],
             locked,
             1,
-            "another update of stack dev is already running; wait for it to finish (`pulumi cancel` only if it died)",
-        ),
-        (
-            ["cutover", "green", "--yes"],
-            update_in_progress,
-            1,
-            "another update of stack dev is already running; wait for it to finish",
+            "another update of stack dev is already running; nothing changed, config restored to blue",
         ),
         (
             ["cutover", "green", "--yes"],
@@ -466,3 +570,25 @@ def test_a_key_under_a_near_miss_of_the_project_is_refused_before_anything_runs(
         'get bluegren:greenReplicas)" && pulumi config rm bluegren:greenReplicas'
     ]
     assert [c for c in world.calls() if command(c)[:1] == ["up"]] == []
+
+
+def test_preview_runs_while_an_update_holds_the_lock(world: World, bgctl: Callable[..., Result]) -> None:
+    locked(world)  # the file backend: only `up` takes the stack's lock
+
+    code, out, err = bgctl("preview", "green")
+
+    assert (code, err) == (0, [])
+    assert out[-1] == "OK: the plan changes only selectors and replica counts"
+
+
+def test_a_cutover_while_the_backend_reports_an_update_running_is_refused_before_anything_runs(
+    world: World, bgctl: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The file backend never reports one (the fake neither); Pulumi Cloud does.
+    monkeypatch.setattr(workspace.StackView, "update_running", lambda self: True)
+
+    code, out, err = bgctl("cutover", "green", "--yes")
+
+    assert (code, out) == (1, [])
+    assert err == ["bgctl: error: another update of stack dev is already running; wait for it to finish"]
+    assert [c for c in world.calls() if command(c)[:1] in (["preview"], ["up"])] == []
