@@ -44,7 +44,7 @@ BGCTL_OPTS = --stack $(STACK)$(if $(APP), --app $(APP))
 .PHONY: help venv test lint typecheck unit up preview stack bench smoke status history cutover rollback \
 	toolchain cluster cluster-down e2e
 help:
-	@echo "make up        create the venv and the $(STACK) stack if missing, then pulumi up (current kube context)"
+	@echo "make up [YES=1] create the venv and the $(STACK) stack if missing, then pulumi up (current kube context)"
 	@echo "make preview   pulumi preview --diff of the $(STACK) stack; with COLOR=green, a checked cutover preview"
 	@echo "make status    active and idle color, versions, replicas and the last cutovers (APP=name for one of several)"
 	@echo "make history   the cutover timeline from stack history"
@@ -81,7 +81,7 @@ stack:
 	pulumi stack select --create $(STACK) --non-interactive
 
 up: stack venv
-	pulumi up --stack $(STACK) --diff $(POLICY_FLAGS)
+	pulumi up --stack $(STACK) --diff $(POLICY_FLAGS)$(if $(YES), --yes)
 
 # With COLOR, a cutover preview that refuses anything but selector and replica changes; without, the plain diff.
 preview: stack venv

@@ -183,11 +183,17 @@ class _Progress:
         elif event.res_op_failed_event is not None:
             meta = event.res_op_failed_event.metadata
             self.console.say(f"  FAILED {meta.op.value:<6} {meta.type} {meta.urn.rsplit('::', 1)[-1]}")
-        elif event.diagnostic_event is not None and event.diagnostic_event.severity == "error":
-            message = " ".join(event.diagnostic_event.message.split())
-            if message:
+        elif event.diagnostic_event is not None:
+            diagnostic = event.diagnostic_event
+            message = " ".join(diagnostic.message.split())
+            if not message or diagnostic.ephemeral:
+                return
+            if diagnostic.severity == "error":
                 self.errors.append(message)
                 self.console.say(f"  error: {message}")
+            elif diagnostic.severity in ("info", "warning"):
+                # The hooks' own lines: what the pre-switch gate checked, how long the old color waits.
+                self.console.say(f"  {message}")
 
 
 def cutover(view: StackView, target: Color, options: Options, console: Console, reason: str = "cutover") -> None:

@@ -75,3 +75,15 @@ def test_smoke_without_a_reachable_cluster_fails_with_one_line(tmp_path):
     line = _assert_one_line_and_nothing_ran(_make("smoke", tmp_path, path), tmp_path)
     assert "no cluster answers at kubectl's current context (none): start one" in line
     assert line.endswith("then run make smoke again.  Stop.\n")
+
+
+@pytest.mark.parametrize(("yes", "flag"), [("YES=1", " --yes"), ("", "")])
+def test_make_up_passes_yes_only_when_asked(tmp_path, yes, flag):
+    path = _bare_path(tmp_path)
+    (tmp_path / "bin" / "pulumi").write_text("#!/bin/sh\nexit 0\n")
+    (tmp_path / "bin" / "pulumi").chmod(0o755)
+    # -n prints the recipes without running them; `up` alone, so no venv is made.
+    result = _make(f"-n --assume-old=venv up {yes}".strip(), tmp_path, path)
+    assert result.returncode == 0, result.stderr
+    up = [line for line in result.stdout.splitlines() if line.startswith("pulumi up")]
+    assert up == [f"pulumi up --stack dev --diff --policy-pack policies{flag}"]

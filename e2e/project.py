@@ -1,0 +1,84 @@
+"""A temporary copy of this checkout, driven by the README's own commands (make, pulumi, bgctl).
+
+The copy holds every file git tracks or would track (so uncommitted work is tested too), with the
+checkout's `.venv` linked in. The README's backend settings apply as written: state under the copy's
+`.pulumi/`, an empty passphrase. So a run never touches the checkout's own stack files or state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from e2e.conftest import Done, Shell
+from e2e.env import CHECKOUT, STATE_DIR, E2EError
+
+WORK_DIR = STATE_DIR / "work" / "program"
+
+
+def _files() -> list[str]:
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=CHECKOUT,
+            capture_output=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError) as error:
+        raise E2EError(f"the e2e suite copies the program with git ls-files, which failed: {error}") from error
+    return [name for name in listed.decode().split("\0") if name and (CHECKOUT / name).is_file()]
+
+
+def copy_checkout(dest: Path = WORK_DIR) -> list[str]:
+    """Copy the program to `dest` (times kept, so make sees the venv as up to date); return the files copied."""
+    shutil.rmtree(dest, ignore_errors=True)
+    names = _files()
+    for name in names:
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(CHECKOUT / name, target)
+    (dest / ".venv").symlink_to(CHECKOUT / ".venv")
+    return names
+
+
+@dataclass
+class Project:
+    shell: Shell
+    root: Path = WORK_DIR
+    files: list[str] = field(default_factory=list)
+    passphrase: str = ""
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The README's `export PULUMI_BACKEND_URL="file://$PWD/.pulumi" PULUMI_CONFIG_PASSPHRASE=""`."""
+        return {"PULUMI_BACKEND_URL": f"file://{self.root / '.pulumi'}", "PULUMI_CONFIG_PASSPHRASE": self.passphrase}
+
+    def make(self, *args: str, check: bool = True, env: Mapping[str, str] | None = None) -> Done:
+        return self.shell.run(["make", "--no-print-directory", *args], cwd=self.root, check=check, env=self._env(env))
+
+    def pulumi(self, *args: str, stack: str = "dev", check: bool = True) -> Done:
+        command = ["pulumi", *args, "--stack", stack, "--non-interactive"]
+        return self.shell.run(command, cwd=self.root, check=check, env=self.env)
+
+    def bgctl(self, *args: str, check: bool = True) -> Done:
+        python = str(self.root / ".venv" / "bin" / "python")
+        return self.shell.run([python, "-m", "bgctl", *args], cwd=self.root, check=check, env=self.env)
+
+    def outputs(self, stack: str = "dev") -> dict[str, Any]:
+        return json.loads(self.pulumi("stack", "output", "--json", stack=stack).stdout)
+
+    def history(self, stack: str = "dev") -> list[dict[str, Any]]:
+        return json.loads(self.pulumi("stack", "history", "--json", stack=stack).stdout)
+
+    def digests(self) -> dict[str, str]:
+        """Every copied file's SHA-256, by path (stack config files included)."""
+        return {name: hashlib.sha256((self.root / name).read_bytes()).hexdigest() for name in self.files}
+
+    def _env(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+        return {**self.env, **(extra or {})}

@@ -1,0 +1,414 @@
+"""The Python program, its policy pack and bgctl through the real CLI, as the README's runbook runs them.
+
+In order, on the dev stack of a temporary copy of this checkout (e2e/project.py), with the README's
+commands: `make up YES=1`, a cutover preview, the cutover and its gate, status and history, rollbacks
+from real history, a refusal by the gate, the scale-down after the switch, bad config, the policy
+pack, three apps in one stack with a secret, and the tear-down. Every claim is checked on the API
+server and in the stack's state and history, not only in the CLI's output.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from e2e import cluster
+from e2e.conftest import Done, Shell
+from e2e.env import CHECKOUT
+from e2e.project import Project, copy_checkout
+from e2e.watch import Watch
+
+NAMESPACE = "bluegreen-dev"
+APP = "backend"
+FRONTEND = "frontend"
+DELAY_SECONDS = 4
+APPS_STACK = "apps3"
+APPS_NAMESPACE = "bluegreen-apps"
+APPS_PASSPHRASE = "e2e-apps"
+TOKEN = "e2e-secret-5c1d"
+READY_LIMIT_SECONDS = 120
+_seen: dict[str, Any] = {}
+
+
+@pytest.fixture(scope="module")
+def project(shell: Shell) -> Iterator[Project]:
+    work = Project(shell)
+    work.files = copy_checkout(work.root)
+    _seen["copied_files"] = len(work.files)
+    yield work
+    # Whatever failed, leave nothing behind (the Services and the namespace are protected).
+    for stack, passphrase in (("dev", ""), (APPS_STACK, APPS_PASSPHRASE)):
+        work.passphrase = passphrase
+        work.pulumi("state", "unprotect", "--all", "--yes", stack=stack, check=False)
+        work.pulumi("destroy", "--yes", "--remove", stack=stack, check=False)
+    (cluster.STATE_DIR / "findings-python.json").write_text(json.dumps(_seen, indent=2, default=str) + "\n")
+
+
+def kubectl(shell: Shell, *args: str, namespace: str = NAMESPACE) -> Any:
+    return shell.kubectl_json(*args, "--namespace", namespace)
+
+
+def services(shell: Shell, namespace: str = NAMESPACE) -> dict[str, dict[str, Any]]:
+    return {s["metadata"]["name"]: s for s in kubectl(shell, "get", "services", namespace=namespace)["items"]}
+
+
+def deployments(shell: Shell, namespace: str = NAMESPACE) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for d in kubectl(shell, "get", "deployments", namespace=namespace)["items"]}
+
+
+def selector(shell: Shell, name: str, namespace: str = NAMESPACE) -> dict[str, str]:
+    return services(shell, namespace)[name]["spec"]["selector"]
+
+
+def identity(obj: dict[str, Any]) -> tuple[str, int]:
+    return obj["metadata"]["resourceVersion"], obj["metadata"].get("generation", 0)
+
+
+def endpoint_count(shell: Shell, name: str, namespace: str = NAMESPACE) -> int:
+    found = kubectl(shell, "get", "endpoints", name, namespace=namespace)
+    return sum(len(subset.get("addresses") or []) for subset in found.get("subsets") or [])
+
+
+def lines(done: Done, needle: str) -> list[str]:
+    return [line.strip() for line in done.output.splitlines() if needle in line]
+
+
+def wait_available(shell: Shell, name: str, replicas: int, namespace: str = NAMESPACE) -> None:
+    deadline = time.monotonic() + READY_LIMIT_SECONDS
+    while time.monotonic() < deadline:
+        status = deployments(shell, namespace)[name]["status"]
+        if status.get("availableReplicas") == replicas and status.get("updatedReplicas") == replicas:
+            return
+        time.sleep(1)
+    raise AssertionError(f"{name} did not become available with {replicas} replicas in {READY_LIMIT_SECONDS}s")
+
+
+def test_make_up_creates_every_object_available_with_the_readme_outputs(shell: Shell, project: Project) -> None:
+    done = project.make("up", "YES=1")
+    assert "Traceback" not in done.output
+    assert "error:" not in done.output
+    found = deployments(shell)
+    assert sorted(found) == [f"{APP}-blue", f"{APP}-green", FRONTEND]
+    for d in found.values():
+        conditions = {c["type"]: c["status"] for c in d["status"]["conditions"]}
+        assert (conditions["Available"], d["status"]["readyReplicas"]) == ("True", 2)
+    svc = services(shell)
+    assert sorted(svc) == [APP, f"{APP}-preview", FRONTEND]
+    assert svc[APP]["spec"]["selector"] == {"app": APP, "color": "blue"}
+    assert svc[f"{APP}-preview"]["spec"]["selector"] == {"app": APP, "color": "green"}
+    assert {name: endpoint_count(shell, name) for name in svc} == {APP: 2, f"{APP}-preview": 2, FRONTEND: 2}
+    cluster_ip = svc[APP]["spec"]["clusterIP"]
+    app_outputs = {
+        "activeColor": "blue",
+        "idleColor": "green",
+        "serviceName": APP,
+        "serviceDns": f"{APP}.{NAMESPACE}.svc.cluster.local",
+        "clusterIp": cluster_ip,
+        "previewServiceName": f"{APP}-preview",
+        "blueImage": "hashicorp/http-echo:1.0.0",
+        "blueVersion": "1.1",
+        "blueReplicas": 2,
+        "greenImage": "hashicorp/http-echo:1.0.0",
+        "greenVersion": "1.2",
+        "greenReplicas": 2,
+    }
+    assert project.outputs() == {
+        **app_outputs,
+        "apps": {APP: app_outputs},
+        "namespace": NAMESPACE,
+        "frontendService": FRONTEND,
+        "frontendUpstream": f"http://{APP}.{NAMESPACE}.svc.cluster.local:80",
+    }
+    _seen["service"] = (svc[APP]["metadata"]["uid"], cluster_ip)
+    _seen["deployments"] = {name: identity(d) for name, d in found.items()}
+    _seen["up_seconds"] = round(done.seconds, 1)
+
+
+def test_the_first_run_changes_only_the_stack_files_salt(project: Project) -> None:
+    # The CLI writes an encryptionsalt into Pulumi.dev.yaml when it creates the stack; nothing else changes.
+    written = (project.root / "Pulumi.dev.yaml").read_text().splitlines()
+    shipped = (CHECKOUT / "Pulumi.dev.yaml").read_text().splitlines()
+    added = [line for line in written if line not in shipped]
+    assert [line.split(":", 1)[0] for line in added] == ["encryptionsalt"]
+    assert [line for line in written if not line.startswith("encryptionsalt:")] == shipped
+    _seen["first_run_adds"] = added
+
+
+def test_make_preview_color_green_plans_only_the_two_selector_changes_and_writes_nothing(
+    shell: Shell, project: Project
+) -> None:
+    before = project.digests()
+    done = project.make("preview", "COLOR=green")
+    assert project.digests() == before
+    assert lines(done, "Service backend") == [
+        "~ Service backend: selector color blue -> green",
+        "~ Service backend-preview: selector color green -> blue",
+    ]
+    assert "OK: the plan changes only selectors and replica counts" in done.output
+    assert selector(shell, APP) == {"app": APP, "color": "blue"}
+
+
+def test_make_cutover_passes_the_gate_and_moves_only_the_selector(shell: Shell, project: Project) -> None:
+    done = project.make("cutover", "COLOR=green", "YES=1")
+    gate = lines(done, "pre-switch gate: ")
+    assert gate == [
+        f"pre-switch gate: Deployment {NAMESPACE}/{APP}-green: 2/2 replicas updated and available",
+        f"pre-switch gate: green: 2 Ready pod(s) not terminating in {NAMESPACE} (app={APP},color=green)",
+    ]
+    svc = services(shell)
+    assert svc[APP]["spec"]["selector"] == {"app": APP, "color": "green"}
+    assert svc[f"{APP}-preview"]["spec"]["selector"] == {"app": APP, "color": "blue"}
+    assert (svc[APP]["metadata"]["uid"], svc[APP]["spec"]["clusterIP"]) == _seen["service"]
+    assert {name: identity(d) for name, d in deployments(shell).items()} == _seen["deployments"]
+    entries = project.history()
+    assert [(e["kind"], e["result"], e["version"]) for e in entries] == [
+        ("update", "succeeded", 0),
+        ("update", "succeeded", 0),
+    ]
+    assert lines(done, "done: ") == ["done: backend serves green (update 2, succeeded)"]
+    _seen["gate"] = gate
+    _seen["cutover_seconds"] = round(done.seconds, 1)
+
+
+def test_make_status_and_history_tell_the_truth_from_real_history(shell: Shell, project: Project) -> None:
+    status = project.make("status")
+    cluster_ip = _seen["service"][1]
+    assert lines(status, "active:") == ["active: green   idle: blue"]
+    assert lines(status, "service:") == [f"service: {APP}.{NAMESPACE}.svc.cluster.local (ClusterIP {cluster_ip})"]
+    assert lines(status, "preview:") == [f"preview: {APP}-preview (selects blue)"]
+    cutovers = [line for line in status.output.splitlines() if re.match(r"^\s+v\d+ ", line)]
+    assert [re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", "TIME", c.strip()) for c in cutovers] == [
+        "v2  TIME  blue -> green  succeeded",
+        "v1  TIME  (first deploy) -> blue  succeeded",
+    ]
+    history = project.make("history")
+    timeline = [line.strip() for line in history.output.splitlines() if re.match(r"^\s+v\d+ ", line)]
+    assert [t.split("  ")[0] for t in timeline] == ["v2", "v1"]
+    assert "bgctl cutover backend: blue -> green" in timeline[0]
+
+
+def test_make_rollback_returns_to_blue_then_to_an_older_entry_chosen_from_history(
+    shell: Shell, project: Project
+) -> None:
+    done = project.make("rollback", "YES=1")
+    assert lines(done, "rollback target:")[0].startswith("rollback target: update v1 of ")
+    assert selector(shell, APP) == {"app": APP, "color": "blue"}
+    assert lines(done, "done: ") == ["done: backend serves blue (update 3, succeeded)"]
+    # The README: pick the number from `make history`, then `make rollback TO_VERSION=N`.
+    history = project.make("history")
+    green = [line.strip() for line in history.output.splitlines() if "-> green  succeeded" in line]
+    number = green[0].split()[0].removeprefix("v")
+    assert number == "2"
+    again = project.make("rollback", f"TO_VERSION={number}", "YES=1")
+    assert lines(again, "rollback target:")[0].startswith("rollback target: update v2 of ")
+    assert selector(shell, APP) == {"app": APP, "color": "green"}
+    assert lines(again, "done: ") == ["done: backend serves green (update 4, succeeded)"]
+    assert [e["message"].split(":")[0] for e in project.history()[:2]] == [
+        "bgctl rollback to v2 backend",
+        "bgctl rollback to v1 backend",
+    ]
+
+
+def test_the_gate_refuses_a_color_whose_pods_are_not_ready_and_traffic_stays(shell: Shell, project: Project) -> None:
+    nodes = [n["metadata"]["name"] for n in shell.kubectl_json("get", "nodes")["items"]]
+    before = services(shell)[APP]
+    try:
+        for node in nodes:
+            shell.run(["kubectl", "cordon", node])
+        shell.run(["kubectl", "delete", "pods", "--namespace", NAMESPACE, "--selector", f"app={APP},color=blue"])
+        done = project.make("cutover", "COLOR=blue", "YES=1", check=False)
+    finally:
+        for node in nodes:
+            shell.run(["kubectl", "uncordon", node])
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    refusal = [line for line in done.stderr.splitlines() if line.startswith("bgctl: error:")]
+    assert refusal == [
+        "bgctl: error: cutover to blue failed: pre-switch gate: backend cannot switch from green to blue: "
+        f"Deployment {NAMESPACE}/{APP}-blue has 0 of 2 replicas available (2 unavailable). Traffic stays on green; "
+        "fix blue, or set bluegreen:preSwitchGate false if this runner cannot reach the cluster; "
+        "Service backend still selects green; config restored to green"
+    ]
+    after = services(shell)[APP]
+    assert after["spec"]["selector"] == {"app": APP, "color": "green"}
+    assert identity(after) == identity(before)
+    assert "bluegreen:activeColor: green" in (project.root / "Pulumi.dev.yaml").read_text()
+    wait_available(shell, f"{APP}-blue", 2)
+    _seen["gate_refusal"] = refusal
+
+
+def test_idle_replicas_zero_scales_up_first_and_shrinks_the_old_color_after_the_delay(
+    shell: Shell, project: Project
+) -> None:
+    project.pulumi("config", "set", "bluegreen:idleReplicas", "0")
+    project.pulumi("config", "set", "bluegreen:scaleDownDelaySeconds", str(DELAY_SECONDS))
+    project.make("up", "YES=1")  # blue, idle now, shrinks to 0
+    assert deployments(shell)[f"{APP}-blue"]["spec"]["replicas"] == 0
+    with Watch(cluster.KUBECONFIG, NAMESPACE) as watch:
+        start = time.monotonic()
+        done = project.make("cutover", "COLOR=blue", "YES=1")
+    blue_ready = watch.first(lambda e: e.name == f"{APP}-blue" and e.available == 2, after=start)
+    moved = watch.first(lambda e: e.kind == "Service" and e.name == APP and e.selector == "blue", after=start)
+    green_shrunk = watch.first(lambda e: e.name == f"{APP}-green" and (e.replicas or 0) < 2, after=start)
+    assert blue_ready is not None and moved is not None and green_shrunk is not None, list(watch)
+    assert blue_ready <= moved < green_shrunk
+    assert green_shrunk - moved >= DELAY_SECONDS - 0.5
+    assert f"{APP}-green: waiting {DELAY_SECONDS}s before scaling 2 -> 0 replicas" in done.output
+    assert deployments(shell)[f"{APP}-green"]["spec"]["replicas"] == 0
+    _seen["scale_down"] = {
+        "blue_ready_before_switch_s": round(moved - blue_ready, 1),
+        "old_color_shrank_after_switch_s": round(green_shrunk - moved, 1),
+    }
+    # Back to both colors at full size, for what follows.
+    project.pulumi("config", "rm", "bluegreen:idleReplicas")
+    project.pulumi("config", "rm", "bluegreen:scaleDownDelaySeconds")
+    project.make("up", "YES=1")
+    wait_available(shell, f"{APP}-green", 2)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        (
+            "bluegreen:activeColor",
+            "Green",
+            [
+                "error: invalid stack config (1 problem(s)):",
+                '- bluegreen:activeColor = "Green": must be exactly "blue" or "green" (lower case, no spaces). '
+                "Fix: pulumi config set bluegreen:activeColor green",
+            ],
+        ),
+        (
+            "bluegreen:blueImage",
+            "nginx",
+            [
+                "error: invalid stack config (1 problem(s)):",
+                '- bluegreen:blueImage = "nginx": must be pinned with a tag or digest (no tag means latest). '
+                "Fix: pulumi config set bluegreen:blueImage 'nginx:<tag>'",
+            ],
+        ),
+        (
+            "bluegreen:containerPort",
+            "http",
+            [
+                "error: validating stack config: Stack 'dev' with configuration key 'containerPort' "
+                "must be of type 'integer'"
+            ],
+        ),
+    ],
+    ids=["activeColor", "image", "type"],
+)
+def test_bad_config_through_the_real_cli_is_one_clean_error_and_changes_nothing(
+    shell: Shell, project: Project, key: str, value: str, expected: list[str]
+) -> None:
+    stack_file = project.root / "Pulumi.dev.yaml"
+    shipped = stack_file.read_bytes()
+    before = {name: identity(d) for name, d in deployments(shell).items()}
+    service_before = identity(services(shell)[APP])
+    project.pulumi("config", "set", key, value)
+    try:
+        done = project.pulumi("up", "--yes", "--skip-preview", check=False)
+    finally:
+        stack_file.write_bytes(shipped)
+    assert done.returncode != 0
+    assert "Traceback" not in done.output
+    errors = [line.strip() for line in done.output.splitlines() if line.strip().startswith(("error:", "- bluegreen"))]
+    assert errors == expected
+    assert {name: identity(d) for name, d in deployments(shell).items()} == before
+    assert identity(services(shell)[APP]) == service_before
+    _seen.setdefault("bad_config", {})[key] = errors
+
+
+def test_make_preview_runs_the_policy_pack_clean_on_the_dev_stack(project: Project) -> None:
+    done = project.make("preview")
+    assert "bluegreen-guardrails@v0.1.0" in done.output
+    assert "❌" not in done.output and "mandatory" not in done.output
+
+
+def test_the_policy_pack_stops_an_unsafe_cutover_through_pulumi_and_through_bgctl(
+    shell: Shell, project: Project
+) -> None:
+    # The variant: green, the cutover target, configured with one replica (active-color-ready wants 2).
+    stack_file = project.root / "Pulumi.dev.yaml"
+    shipped = stack_file.read_bytes()
+    try:
+        project.pulumi("config", "set", "bluegreen:greenReplicas", "1")
+        project.pulumi("config", "set", "bluegreen:activeColor", "green")
+        plain = project.pulumi("preview", "--policy-pack", "policies", check=False)
+        project.pulumi("config", "set", "bluegreen:activeColor", "blue")
+        direct = project.bgctl("preview", "green", "--policy-pack", "policies", check=False)
+    finally:
+        stack_file.write_bytes(shipped)
+    message = "has 1 replicas; set spec.replicas to at least 2 before the Service selects it"
+    for done in (plain, direct):
+        assert done.returncode != 0
+        assert "active-color-ready" in done.output and message in done.output
+    assert selector(shell, APP) == {"app": APP, "color": "blue"}
+    _seen["policy"] = {"pulumi": lines(plain, "active-color-ready"), "bgctl": lines(direct, "bgctl: error")}
+
+
+def _apps_config(project: Project) -> None:
+    stack = APPS_STACK
+    run = project.pulumi
+    run("stack", "init", stack=stack, check=False)
+    for key, value in (
+        ("namespace", APPS_NAMESPACE),
+        ("activeColor", "blue"),
+        ("blueImage", "hashicorp/http-echo:1.0.0"),
+        ("blueVersion", "1.1"),
+        ("greenImage", "hashicorp/http-echo:1.0.0"),
+        ("greenVersion", "1.2"),
+        ("containerPort", "5678"),
+    ):
+        run("config", "set", f"bluegreen:{key}", value, stack=stack)
+    run("config", "set", "--path", "bluegreen:args[0]", "--", "-listen=:{port}", stack=stack)
+    for index, name in enumerate(("backend", "api", "search")):
+        run("config", "set", "--path", f"bluegreen:apps[{index}].name", name, stack=stack)
+    run("config", "set", "--secret", "--path", "bluegreen:env.API_TOKEN", TOKEN, stack=stack)
+
+
+def test_three_apps_in_one_stack_cut_over_one_and_leave_the_others(shell: Shell, project: Project) -> None:
+    project.passphrase = APPS_PASSPHRASE
+    try:
+        _apps_config(project)
+        project.make("up", f"STACK={APPS_STACK}", "YES=1")
+        before = services(shell, APPS_NAMESPACE)
+        assert {n: s["spec"]["selector"]["color"] for n, s in before.items() if "preview" not in n} == {
+            "backend": "blue",
+            "api": "blue",
+            "search": "blue",
+        }
+        done = project.make("cutover", "COLOR=green", f"STACK={APPS_STACK}", "APP=api", "YES=1")
+        assert lines(done, "done: ") == ["done: api serves green (update 2, succeeded)"]
+        after = services(shell, APPS_NAMESPACE)
+        assert after["api"]["spec"]["selector"]["color"] == "green"
+        assert after["api-preview"]["spec"]["selector"]["color"] == "blue"
+        untouched = ("backend", "backend-preview", "search", "search-preview")
+        assert {n: identity(after[n]) for n in untouched} == {n: identity(before[n]) for n in untouched}
+        # The secret env value reaches the pods only through the env Secret.
+        secrets = kubectl(shell, "get", "secrets", namespace=APPS_NAMESPACE)["items"]
+        env_secrets = [s for s in secrets if s["metadata"]["name"].startswith("api-env-")]
+        assert [base64.b64decode(s["data"]["API_TOKEN"]).decode() for s in env_secrets] == [TOKEN]
+        for d in deployments(shell, APPS_NAMESPACE).values():
+            assert TOKEN not in json.dumps(d)
+            env = d["spec"]["template"]["spec"]["containers"][0]["env"]
+            assert [e["valueFrom"]["secretKeyRef"]["key"] for e in env] == ["API_TOKEN"]
+        state = project.pulumi("stack", "export", stack=APPS_STACK).stdout
+        assert TOKEN not in state and TOKEN not in project.pulumi("stack", "output", "--json", stack=APPS_STACK).stdout
+        project.pulumi("state", "unprotect", "--all", "--yes", stack=APPS_STACK)
+        project.pulumi("destroy", "--yes", "--remove", stack=APPS_STACK)
+    finally:
+        project.passphrase = ""
+
+
+def test_tear_down_as_the_readme_says_leaves_nothing_of_the_stack(shell: Shell, project: Project) -> None:
+    project.pulumi("state", "unprotect", "--all", "--yes")
+    project.pulumi("destroy", "--yes")
+    left = shell.run(["kubectl", "get", "namespace", NAMESPACE], check=False)
+    assert left.returncode != 0 and "NotFound" in left.output

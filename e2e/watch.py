@@ -1,0 +1,92 @@
+"""A watch on the API server: every change to a namespace's Deployments and Services, with when it was seen.
+
+Ordering claims (the new color is Available before the selector moves; the old color shrinks only
+after the delay) are proved from these events, not from the CLI's output.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final
+
+from kubernetes import client, config, watch
+
+WATCH_LIMIT_SECONDS: Final = 300
+"""A watch ends by itself after this long, whatever happens to the test."""
+
+
+@dataclass(frozen=True)
+class Seen:
+    at: float
+    kind: str
+    name: str
+    replicas: int | None = None
+    available: int | None = None
+    selector: str | None = None
+
+
+def _seen(kind: str, obj: Any) -> Seen:
+    name = obj.metadata.name
+    if kind == "Deployment":
+        return Seen(time.monotonic(), kind, name, obj.spec.replicas, obj.status.available_replicas or 0)
+    return Seen(time.monotonic(), kind, name, selector=(obj.spec.selector or {}).get("color"))
+
+
+class Watch:
+    """`with Watch(kubeconfig, namespace) as events:` records until the block ends (bounded in time)."""
+
+    def __init__(self, kubeconfig: Path, namespace: str) -> None:
+        self.api = config.new_client_from_config(config_file=str(kubeconfig))
+        self.namespace = namespace
+        self.events: list[Seen] = []
+        self._lock = threading.Lock()
+        self._watches: list[watch.Watch] = []
+        self._threads: list[threading.Thread] = []
+
+    def _follow(self, kind: str, lister: Callable[..., Any]) -> None:
+        listed = lister(self.namespace)
+        with self._lock:
+            self.events.extend(_seen(kind, item) for item in listed.items)
+        stream = watch.Watch()
+        self._watches.append(stream)
+        for event in stream.stream(
+            lister,
+            self.namespace,
+            resource_version=listed.metadata.resource_version,
+            timeout_seconds=WATCH_LIMIT_SECONDS,
+        ):
+            with self._lock:
+                self.events.append(_seen(kind, event["object"]))
+
+    def __enter__(self) -> Watch:
+        apps, core = client.AppsV1Api(self.api), client.CoreV1Api(self.api)
+        for kind, lister in (
+            ("Deployment", apps.list_namespaced_deployment),
+            ("Service", core.list_namespaced_service),
+        ):
+            thread = threading.Thread(target=self._follow, args=(kind, lister), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        time.sleep(1)  # both lists done before the caller acts
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        time.sleep(1)  # the last events reach us
+        for stream in self._watches:
+            stream.stop()
+        self.api.close()
+
+    def __iter__(self) -> Iterator[Seen]:
+        with self._lock:
+            return iter(list(self.events))
+
+    def first(self, what: Callable[[Seen], bool], after: float = 0.0) -> float | None:
+        """When the first event matching `what` (at or after `after`) was seen."""
+        return next((e.at for e in self if e.at >= after and what(e)), None)
