@@ -119,7 +119,8 @@ class BlueGreenApp(pulumi.ComponentResource):
             )
         secret_name = env_secret.metadata.apply(lambda m: m.name or "") if env_secret else None
 
-        # Only a cutover with idleReplicas shrinks a color right after traffic leaves it.
+        # Only a cutover with idleReplicas shrinks a color right after traffic leaves it, and the color
+        # that shrinks is the idle one: the active color's own scale-downs never wait.
         delay = (
             pulumi.ResourceHookBinding(before_update=[scale_down_hook(app.name, app.scale_down_delay_seconds)])
             if app.idle_replicas is not None and app.scale_down_delay_seconds > 0
@@ -134,7 +135,8 @@ class BlueGreenApp(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions.merge(
                     child,
                     pulumi.ResourceOptions(
-                        depends_on=[account, *([env_secret] if env_secret else []), *depends_on], hooks=delay
+                        depends_on=[account, *([env_secret] if env_secret else []), *depends_on],
+                        hooks=delay if color == idle else None,
                     ),
                 ),
             )

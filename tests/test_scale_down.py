@@ -42,12 +42,14 @@ def test_the_hook_waits_only_when_a_color_shrinks(old, new, waits):
 
 
 @pytest.mark.parametrize("active", naming.COLORS)
-def test_both_deployments_carry_the_delay_when_idle_replicas_is_set(program, active):
+def test_only_the_idle_colors_deployment_carries_the_delay_when_idle_replicas_is_set(program, active):
+    # The idle color is the one that shrinks after a switch; the active color's own scale-downs do not wait.
     run = program({"activeColor": active, "idleReplicas": 0, "scaleDownDelaySeconds": 45})
     hooked = {r.name: r.before_update_hooks for r in run.kubernetes if r.type.endswith(":Deployment")}
+    idle = naming.other_color(active)
     assert hooked == {
-        "backend-blue": ["backend-scale-down-delay"],
-        "backend-green": ["backend-scale-down-delay"],
+        f"backend-{active}": [],
+        f"backend-{idle}": ["backend-scale-down-delay"],
         "frontend": [],
     }
 
