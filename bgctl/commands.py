@@ -21,6 +21,7 @@ from components.settings import ConfigError, parse_stack_config
 
 STATUS_CUTOVERS: Final = 5
 TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S UTC"
+MANDATORY: Final = "mandatory"
 _HOOK_FAILED: Final = re.compile(r'^\w+ hook "[^"]*" failed: ')
 
 
@@ -142,13 +143,23 @@ def _check_target(view: StackView, target: Color, console: Console) -> Color:
 
 def _plan(view: StackView, serving: Color, target: Color, options: Options, console: Console) -> Plan:
     steps: list[auto.StepEventMetadata] = []
+    violations: list[auto.PolicyEvent] = []
 
     def on_event(event: auto.EngineEvent) -> None:
         if event.resource_pre_event is not None:
             steps.append(event.resource_pre_event.metadata)
+        elif event.policy_event is not None:
+            violations.append(event.policy_event)
+            console.say(f"  policy {_violation(event.policy_event)}")
 
     console.say(f"previewing {view.app}: {serving} -> {target} on stack {view.name} ...")
-    view.preview(target, on_event, options.policy_packs)
+    try:
+        view.preview(target, on_event, options.policy_packs)
+    except BgctlError as error:
+        mandatory = [v for v in violations if v.enforcement_level == MANDATORY]
+        if not mandatory:
+            raise
+        raise BgctlError(f"REFUSED by the policy pack: {'; '.join(_violation(v) for v in mandatory)}") from error
     plan = build_plan(view.app, serving, target, steps)
     for line in plan.summary(view.name):
         console.say(line)
@@ -159,6 +170,12 @@ def _plan(view: StackView, serving: Color, target: Color, options: Options, cons
     extra = " and other in-place changes (--allow-changes)" if plan.of(Kind.OTHER) else ""
     console.say(f"OK: the plan changes only selectors and replica counts{extra}")
     return plan
+
+
+def _violation(event: auto.PolicyEvent) -> str:
+    """One policy violation on one line: the policy, its level, the resource and what to change."""
+    resource = (event.resource_urn or "").rsplit("::", 1)[-1] or "the stack"
+    return f"{event.policy_name} ({event.enforcement_level}) on {resource}: {' '.join(event.message.split())}"
 
 
 def preview(view: StackView, target: Color, options: Options, console: Console) -> None:

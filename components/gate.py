@@ -29,8 +29,9 @@ program (preview, a run without a cutover) costs nothing and needs no cluster ac
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -104,8 +105,11 @@ def api_client(access: KubeAccess, environ: Mapping[str, str] | None = None) -> 
             if not isinstance(source, dict):
                 raise GateError("kubernetes:kubeconfig is neither a file nor a kubeconfig document")
     else:
-        source = KubeConfigMerger(env.get("KUBECONFIG") or DEFAULT_KUBECONFIG).config
-        if source is None:
+        # The provider merges these files with client-go's loading rules, not the Python client's
+        # KubeConfigMerger (which lets the last file's current-context win and refuses an empty file).
+        source = merge_kubeconfigs([loaded for path in kubeconfig_paths(env) if (loaded := _read_kubeconfig(path))])
+        if not any(source.get(key) for key in ("current-context", *KUBECONFIG_SECTIONS)):
+            # Only missing or empty files: client-go has "no configuration" and falls back to the in-cluster one.
             if not env.get(IN_CLUSTER_HOST_VAR):
                 raise GateError(
                     "no kubeconfig found (kubernetes:kubeconfig, $KUBECONFIG, ~/.kube/config) and not running in a pod"
@@ -122,6 +126,104 @@ def api_client(access: KubeAccess, environ: Mapping[str, str] | None = None) -> 
     # Keep `/` in proxy paths as it is: a smokePath such as /api/health stays two segments.
     configuration.safe_chars_for_path_param = "/"
     return client.ApiClient(configuration)
+
+
+KUBECONFIG_SECTIONS: Final = {
+    "clusters": ("cluster", ("certificate-authority",)),
+    "contexts": ("context", ()),
+    "users": ("user", ("client-certificate", "client-key", "tokenFile")),
+}
+"""Each named list of a kubeconfig: the key of an entry's body, and the body's file references that client-go
+resolves against the directory of the file the entry comes from (`ResolveLocalPaths`)."""
+
+
+def kubeconfig_paths(environ: Mapping[str, str]) -> list[str]:
+    """The files client-go's default loading rules read, in order (`NewDefaultClientConfigLoadingRules`).
+
+    A non-empty $KUBECONFIG is a list: its entries are taken as written (client-go expands no `~`), empty ones
+    are skipped and a repeated one is read once. Otherwise it is ~/.kube/config alone.
+    """
+    listed = environ.get("KUBECONFIG") or ""
+    if not listed:
+        return [os.path.expanduser(DEFAULT_KUBECONFIG)]
+    return list(dict.fromkeys(path for path in listed.split(os.pathsep) if path))
+
+
+def _read_kubeconfig(path: str) -> tuple[str, Mapping[str, Any]] | None:
+    """A file's absolute path and parsed document; None when it does not exist, which client-go skips."""
+    import yaml
+    from kubernetes.config.config_exception import ConfigException
+
+    try:
+        with open(path, encoding="utf-8") as file:
+            document = yaml.safe_load(file)
+    except FileNotFoundError:
+        return None
+    # Any other read or parse error fails, as in client-go. An empty file (or one of comments only) is an
+    # empty config there, where the Python client would refuse the whole list.
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise ConfigException(f"Invalid kube-config file {path}: not a mapping")
+    return os.path.abspath(path), document
+
+
+def merge_kubeconfigs(loaded: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
+    """One kubeconfig from several, merged as client-go's `ClientConfigLoadingRules.Load` merges them.
+
+    `loaded` holds each existing file's absolute path and parsed document, in $KUBECONFIG order. The first file
+    to name a cluster, context or user wins that name whole (a later entry of the same name is dropped, even
+    its fields the first one lacks); current-context comes from the first file that sets a non-empty one. A
+    name twice in one file is an error, and relative file references are resolved against the directory of
+    the file the entry comes from.
+    """
+    from kubernetes.config.config_exception import ConfigException
+
+    merged: dict[str, Any] = {"apiVersion": "v1", "kind": "Config"}
+    current = next((document["current-context"] for _, document in loaded if document.get("current-context")), None)
+    if current is not None:
+        merged["current-context"] = current
+    for section, (body_key, references) in KUBECONFIG_SECTIONS.items():
+        winners: dict[Any, dict[str, Any]] = {}
+        for path, document in loaded:
+            seen: set[Any] = set()
+            for entry in document.get(section) or []:
+                if not isinstance(entry, dict):
+                    raise ConfigException(f"Invalid kube-config file {path}: an entry of {section} is not a mapping")
+                name = entry.get("name")
+                if name in seen:
+                    raise ConfigException(f"Invalid kube-config file {path}: duplicate name {name!r} in {section}")
+                seen.add(name)
+                if name not in winners:
+                    winners[name] = _resolve_references(entry, body_key, references, os.path.dirname(path))
+        merged[section] = list(winners.values())
+    return merged
+
+
+def _resolve_references(
+    entry: Mapping[str, Any], body_key: str, references: Sequence[str], base: str
+) -> dict[str, Any]:
+    """A copy of `entry` whose relative file references are joined to `base`, as client-go's `ResolvePaths` does.
+
+    The merged kubeconfig no longer says which file an entry came from, so a relative path is made absolute
+    here: the Python client would otherwise take it relative to the working directory.
+    """
+    resolved = copy.deepcopy(dict(entry))
+    body = resolved.get(body_key)
+    if not isinstance(body, dict):
+        return resolved
+    for key in references:
+        if _is_relative_path(body.get(key)):
+            body[key] = os.path.normpath(os.path.join(base, body[key]))
+    plugin = body.get("exec")
+    # An exec command is resolved only when it is a path: a bare name is looked up on $PATH.
+    if isinstance(plugin, dict) and _is_relative_path(plugin.get("command")) and os.sep in plugin["command"]:
+        plugin["command"] = os.path.normpath(os.path.join(base, plugin["command"]))
+    return resolved
+
+
+def _is_relative_path(value: object) -> bool:
+    return isinstance(value, str) and value != "" and not os.path.isabs(value)
 
 
 def _override_cluster(source: Any, context: str | None, cluster: str) -> None:

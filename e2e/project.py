@@ -63,7 +63,11 @@ class Project:
         return self.shell.run(["make", "--no-print-directory", *args], cwd=self.root, check=check, env=self._env(env))
 
     def pulumi(self, *args: str, stack: str = "dev", check: bool = True) -> Done:
-        command = ["pulumi", *args, "--stack", stack, "--non-interactive"]
+        # Before any `--`: what follows it is a value, however it looks.
+        head, sep, tail = (
+            (args[: args.index("--")], ["--"], args[args.index("--") + 1 :]) if "--" in args else (args, [], [])
+        )
+        command = ["pulumi", *head, "--stack", stack, "--non-interactive", *sep, *tail]
         return self.shell.run(command, cwd=self.root, check=check, env=self.env)
 
     def bgctl(self, *args: str, check: bool = True) -> Done:

@@ -336,7 +336,8 @@ def test_bad_config_through_the_real_cli_is_one_clean_error_and_changes_nothing(
 
 def test_make_preview_runs_the_policy_pack_clean_on_the_dev_stack(project: Project) -> None:
     done = project.make("preview")
-    assert lines(done, "bluegreen-guardrails@") == ["✅ bluegreen-guardrails@v0.1.0 (local: policies)"]
+    # With --diff the CLI lists the packs it ran in a table; a violation would add a `[mandatory]` or `[advisory]` line.
+    assert lines(done, "bluegreen-guardrails") == ["bluegreen-guardrails|local|policies  0.1.0"]
 
 
 def test_the_policy_pack_stops_an_unsafe_cutover_through_pulumi_and_through_bgctl(
@@ -353,10 +354,21 @@ def test_the_policy_pack_stops_an_unsafe_cutover_through_pulumi_and_through_bgct
         direct = project.bgctl("preview", "green", "--policy-pack", "policies", check=False)
     finally:
         stack_file.write_bytes(shipped)
-    message = "has 1 replicas; set spec.replicas to at least 2 before the Service selects it"
-    for done in (plain, direct):
-        assert done.returncode != 0
-        assert "active-color-ready" in done.output and message in done.output
+    message = (
+        'Deployment "backend-green" receives the traffic of Service "backend" (color green) but has 1 replicas; '
+        "set spec.replicas to at least 2 before the Service selects it"
+    )
+    assert plain.returncode != 0
+    assert lines(plain, "[mandatory]") == [
+        "bluegreen-guardrails@v0.1.0 [mandatory]  active-color-ready  (kubernetes:apps/v1:Deployment: backend-green)"
+        "The color the active Service selects has enough replicas and a readiness probe on every container."
+    ]
+    assert message in plain.output
+    assert direct.returncode != 0
+    assert direct.stderr.splitlines() == [
+        "bgctl: error: REFUSED by the policy pack: active-color-ready (mandatory) on backend-green: The color the "
+        "active Service selects has enough replicas and a readiness probe on every container. " + message
+    ]
     assert selector(shell, APP) == {"app": APP, "color": "blue"}
     _seen["policy"] = {"pulumi": lines(plain, "active-color-ready"), "bgctl": lines(direct, "bgctl: error")}
 

@@ -89,8 +89,14 @@ def _send_events(address: str, events: list[dict[str, Any]]) -> None:
         stub.StreamEvents(iter([events_pb2.EventRequest(event=json.dumps(e)) for e in events]))
 
 
-def _events(steps: list[dict[str, Any]], planning: bool, failure: dict[str, Any] | None) -> list[dict[str, Any]]:
+def _events(
+    steps: list[dict[str, Any]],
+    planning: bool,
+    failure: dict[str, Any] | None,
+    policies: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = [{"preludeEvent": {"config": {}}}]
+    events += [{"policyEvent": policy} for policy in policies or []]
     counts: dict[str, int] = {}
     for step in steps:
         pre: dict[str, Any] = {"metadata": step}
@@ -215,7 +221,10 @@ def main(argv: list[str]) -> None:
         planning = args[0] == "preview"
         failure = None if planning else state.get("upFailure")
         steps = state["plans"][color]
-        _send_events(_flag(args, "--event-log") or "", _events(steps, planning, failure))
+        policies = state.get("policyEvents") if "--policy-pack" in args else None
+        _send_events(_flag(args, "--event-log") or "", _events(steps, planning, failure, policies))
+        if any(p["enforcementLevel"] == "mandatory" for p in policies or []):
+            _fail("error: preview failed" if planning else "error: update failed")
         if planning:
             return
         if failure is None or failure.get("switched"):

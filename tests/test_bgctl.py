@@ -179,6 +179,36 @@ def test_preview_refuses_a_plan_that_replaces_or_deletes_a_deployment(
     assert f"    ! {said} Deployment backend-green (spec.selector.matchLabels.version)" in out
 
 
+ACTIVE_COLOR_READY = {
+    "resourceUrn": "urn:pulumi:dev::bluegreen::bluegreen:index:BlueGreenApp$kubernetes:apps/v1:Deployment"
+    "::backend-green",
+    "message": "The color the active Service selects has enough replicas and a readiness probe on every container.\n"
+    'Deployment "backend-green" receives the traffic of Service "backend" (color green) but has 1 replicas; '
+    "set spec.replicas to at least 2 before the Service selects it",
+    "color": "never",
+    "policyName": "active-color-ready",
+    "policyPackName": "bluegreen-guardrails",
+    "policyPackVersion": "0.1.0",
+    "policyPackVersionTag": "0.1.0",
+    "enforcementLevel": "mandatory",
+}
+
+
+def test_preview_names_the_policy_that_stops_the_plan(world: World, bgctl: Callable[..., Result]) -> None:
+    advisory = {**ACTIVE_COLOR_READY, "policyName": "min-replicas", "enforcementLevel": "advisory", "message": "few"}
+    world.state["policyEvents"] = [advisory, ACTIVE_COLOR_READY]
+    world.save()
+    code, out, err = bgctl("preview", "green", "--policy-pack", "policies")
+    said = (
+        "active-color-ready (mandatory) on backend-green: The color the active Service selects has enough replicas "
+        'and a readiness probe on every container. Deployment "backend-green" receives the traffic of Service '
+        '"backend" (color green) but has 1 replicas; set spec.replicas to at least 2 before the Service selects it'
+    )
+    assert code == 1
+    assert out[1:] == ["  policy min-replicas (advisory) on backend-green: few", f"  policy {said}"]
+    assert err == [f"bgctl: error: REFUSED by the policy pack: {said}"]
+
+
 def test_preview_refuses_other_changes_unless_allowed(world: World, bgctl: Callable[..., Result]) -> None:
     state = world.load()
     for step in state["plans"]["green"]:
