@@ -55,20 +55,33 @@ def _stack_file(stack: str, override: str | None = None) -> Path:
     return Path(override) if override else Path.cwd() / f"Pulumi.{stack}.yaml"
 
 
-def _config_json(config: dict[str, Any]) -> dict[str, Any]:
-    """`pulumi config --json` and history shape: structured values as JSON text plus objectValue."""
+def config_json(config: dict[str, Any]) -> dict[str, Any]:
+    """`pulumi config --json` and history shape, as the real CLI prints it (tests/fixtures/real_cli/).
+
+    Every value is text (`2`, `true`); a structured one is also given as `objectValue`, and its text is
+    compact JSON with sorted keys, as Go marshals it.
+    """
     shaped = {}
-    for key, value in config.items():
+    for key, value in sorted(config.items()):
         if isinstance(value, (dict, list)):
-            shaped[key] = {"value": json.dumps(value), "objectValue": value, "secret": False}
+            text = json.dumps(value, separators=(",", ":"), sort_keys=True)
+            shaped[key] = {"value": text, "objectValue": value, "secret": False}
         else:
             shaped[key] = {"value": json.dumps(value) if isinstance(value, bool) else str(value), "secret": False}
     return shaped
 
 
 def _read_config(stack: str, override: str | None = None) -> dict[str, Any]:
+    """The stack's config as the CLI hands it on: Pulumi.yaml's declared defaults, then the stack file's values."""
+    project = yaml.safe_load((Path.cwd() / "Pulumi.yaml").read_text()) or {}
+    name = project.get("name", "")
+    declared = project.get("config") or {}
+    config = {
+        f"{name}:{k}": spec["default"] for k, spec in declared.items() if isinstance(spec, dict) and "default" in spec
+    }
     document = yaml.safe_load(_stack_file(stack, override).read_text()) or {}
-    return dict(document.get("config") or {})
+    config.update(document.get("config") or {})
+    return config
 
 
 def _color(config: dict[str, Any], app: str) -> str:
@@ -135,7 +148,7 @@ def _history_entry(state: dict[str, Any], config: dict[str, Any], result: str, m
         "endTime": stamp,
         "message": message,
         "environment": {"exec.kind": "auto.local"},
-        "config": _config_json(config),
+        "config": config_json(config),
         "result": result,
         "resourceChanges": {"same": 9, "update": 2},
     }
@@ -167,13 +180,13 @@ def main(argv: list[str]) -> None:
     if args[:2] == ["stack", "select"]:
         return
     if args[:2] == ["stack", "ls"]:
+        # The file backend has no updateInProgress key at all: it never knows of a running update.
         print(
             json.dumps(
                 [
                     {
                         "name": stack,
                         "current": True,
-                        "updateInProgress": False,  # the file backend never reports one
                         "lastUpdate": "2025-05-01T10:00:00.000Z",
                         "resourceCount": 14,
                     }
@@ -210,7 +223,7 @@ def main(argv: list[str]) -> None:
         path.write_text(yaml.safe_dump(document, sort_keys=False))
         return
     if args[:1] == ["config"]:
-        print(json.dumps(_config_json(_read_config(stack))))
+        print(json.dumps(config_json(_read_config(stack))))
         return
     if args[:1] in (["preview"], ["up"]):
         if args[0] == "up" and state.get("locked"):

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from tests.conftest import ROOT, Run, dev_config, run_program
+from tests.fake_pulumi import config_json
 
 STACK = "dev"
 
@@ -104,14 +105,6 @@ def history_entry(
 
     `position` (1 = the first update) only sets its start time, 2025-04-(10 + position) 09:30 UTC.
     """
-    shaped = {
-        k: (
-            {"value": json.dumps(v), "objectValue": v, "secret": False}
-            if isinstance(v, (dict, list))
-            else {"value": json.dumps(v) if isinstance(v, bool) else str(v), "secret": False}
-        )
-        for k, v in config.items()
-    }
     stamp = f"2025-04-{10 + position:02d}T09:30:00.000Z"
     return {
         "version": 0,
@@ -120,7 +113,7 @@ def history_entry(
         "endTime": stamp,
         "message": message,
         "environment": {},
-        "config": shaped,
+        "config": config_json(config),
         "result": result,
         "resourceChanges": {"same": 12, "update": 2},
     }
