@@ -22,6 +22,8 @@ from components.settings import ConfigError, parse_stack_config
 STATUS_CUTOVERS: Final = 5
 TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S UTC"
 MANDATORY: Final = "mandatory"
+MONITOR_GONE: Final = "Resource monitor has terminated"
+"""The SDK's line when the engine stops a run under a registering program: noise after the real error."""
 _HOOK_FAILED: Final = re.compile(r'^\w+ hook "[^"]*" failed: ')
 
 
@@ -203,7 +205,7 @@ class _Progress:
         elif event.diagnostic_event is not None:
             diagnostic = event.diagnostic_event
             message = " ".join(diagnostic.message.split())
-            if not message or diagnostic.ephemeral:
+            if not message or diagnostic.ephemeral or message.startswith(MONITOR_GONE):
                 return
             if diagnostic.severity == "error":
                 self.errors.append(message)

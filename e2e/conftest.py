@@ -1,8 +1,9 @@
 """The end-to-end suite's harness: the real CLI against the local cluster, a transcript and a report.
 
 Run by `make e2e` after `make toolchain` and `make cluster`; without a running cluster every
-scenario is skipped with the reason. Each command is printed with its time; `.e2e/report.json`
-gets every scenario's outcome and seconds, and the tools' versions.
+scenario is skipped with the reason. Each command is printed with its time, and written with its
+whole output to `.e2e/transcript.txt`; `.e2e/report.json` gets every scenario's outcome and
+seconds, and the tools' versions.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from e2e import cluster, toolchain
 from e2e.env import CHECKOUT, STATE_DIR
 
 REPORT = STATE_DIR / "report.json"
+TRANSCRIPT = STATE_DIR / "transcript.txt"
 COMMAND_TIMEOUT_SECONDS = 600
 REQUIRED = "BLUEGREEN_E2E_REQUIRED"
 """Set by make e2e: a missing cluster fails the run instead of skipping every scenario."""
@@ -65,7 +67,10 @@ class Shell:
         )
         result = Done(command, done.returncode, done.stdout, done.stderr, time.monotonic() - start)
         where = os.path.relpath(cwd, CHECKOUT)
-        print(f"\n  $ {command}   [{where}, exit {done.returncode}, {result.seconds:.1f}s]", flush=True)
+        header = f"$ {command}   [{where}, exit {done.returncode}, {result.seconds:.1f}s]"
+        print(f"\n  {header}", flush=True)
+        with TRANSCRIPT.open("a") as transcript:  # every command's whole output, for reading after a run
+            transcript.write(f"{header}\n{result.output}\n")
         if check and done.returncode != 0:
             raise AssertionError(f"{command} exited {done.returncode}:\n{result.output[-4000:]}")
         return result
@@ -90,6 +95,8 @@ def shell() -> Shell:
 @pytest.fixture(scope="session", autouse=True)
 def report() -> Iterator[None]:
     start = time.monotonic()
+    TRANSCRIPT.parent.mkdir(parents=True, exist_ok=True)
+    TRANSCRIPT.write_text("")
     yield
     versions = toolchain.versions() if cluster.is_up() else {}
     REPORT.parent.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,7 @@ LOCKED = (
     "error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete "
     "the lock file with `pulumi cancel`."
 )
+MONITOR_GONE = "Resource monitor has terminated, shutting down"
 _INDEX = re.compile(r"^(?P<key>[^\[]+)\[(?P<index>\d+)\]\.(?P<field>\w+)$")
 
 
@@ -128,6 +129,8 @@ def _events(
                 }
             )
             events.append({"resOpFailedEvent": {"metadata": step, "status": 1, "steps": 1}})
+            # As seen from the real engine after a failed hook: the program, still registering, is cut off.
+            events.append({"diagnosticEvent": {"message": MONITOR_GONE + "\n", "color": "never", "severity": "error"}})
             break
         events.append({"resOutputsEvent": {"metadata": step, **({"planning": True} if planning else {})}})
         counts[step["op"]] = counts.get(step["op"], 0) + 1
