@@ -144,6 +144,22 @@ def test_the_first_run_changes_only_the_stack_files_salt(project: Project) -> No
     _seen["first_run_adds"] = added
 
 
+def test_the_language_host_serves_about_install_and_a_provider_directory(shell: Shell, project: Project) -> None:
+    about = project.pulumi("about")
+    pins = dict(line.split("==") for line in (CHECKOUT / "requirements.txt").read_text().splitlines() if "==" in line)
+    assert re.search(rf"^language\s+python\s+{re.escape(pins['pulumi'])}$", about.stdout, re.MULTILINE)
+    python = project.root / ".venv" / "bin" / "python"
+    assert f"This project is written in python: executable='{python}'" in about.stdout
+    assert "warning" not in about.output.lower()
+    project.pulumi("install")
+    # The directory form runs provider/ through the language host (RunPlugin); it must equal the executable's.
+    by_directory = json.loads(shell.run(["pulumi", "package", "get-schema", "./provider"], cwd=project.root).stdout)
+    executable = "./provider/pulumi-resource-bluegreen"
+    by_executable = json.loads(shell.run(["pulumi", "package", "get-schema", executable], cwd=project.root).stdout)
+    assert by_directory == by_executable
+    assert by_directory["name"] == "bluegreen"
+
+
 def test_make_preview_color_green_plans_only_the_two_selector_changes_and_writes_nothing(
     shell: Shell, project: Project
 ) -> None:
@@ -235,6 +251,10 @@ def test_the_gate_refuses_a_color_whose_pods_are_not_ready_and_traffic_stays(she
             shell.run(["kubectl", "cordon", node])
         shell.run(["kubectl", "delete", "pods", "--namespace", NAMESPACE, "--selector", f"app={APP},color=blue"])
         done = project.make("cutover", "COLOR=blue", "YES=1", check=False)
+        # The runbook's plain `pulumi up` meets the same gate: its lines, and no traceback.
+        project.pulumi("config", "set", "bluegreen:activeColor", "blue")
+        plain = project.pulumi("up", "--yes", "--skip-preview", check=False)
+        project.pulumi("config", "set", "bluegreen:activeColor", "green")
     finally:
         for node in nodes:
             shell.run(["kubectl", "uncordon", node])
@@ -246,6 +266,15 @@ def test_the_gate_refuses_a_color_whose_pods_are_not_ready_and_traffic_stays(she
         f"Deployment {NAMESPACE}/{APP}-blue has 0 of 2 replicas available (2 unavailable). Traffic stays on green; "
         "fix blue, or set bluegreen:preSwitchGate false if this runner cannot reach the cluster; "
         "Service backend still selects green; config restored to green"
+    ]
+    assert plain.returncode != 0
+    assert "Traceback" not in plain.output
+    diagnostics = plain.stdout.split("Diagnostics:", 1)[1].split("Outputs:", 1)[0]
+    assert [line.strip() for line in diagnostics.splitlines() if line.strip().startswith("error:")] == [
+        'error: before hook "backend-pre-switch-gate" failed: '
+        + refusal[0].split("failed: ", 1)[1].split("; Service")[0],
+        "error: update failed",
+        "error: Resource monitor has terminated, shutting down",
     ]
     after = services(shell)[APP]
     assert after["spec"]["selector"] == {"app": APP, "color": "green"}

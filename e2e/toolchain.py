@@ -411,6 +411,8 @@ def versions() -> dict[str, str]:
             found |= _verify(c, pin, adopt=False)
         except _Stale as why:
             found[c.name] = f"not usable: {why}"
+    problem = _language_host(pin, fix=False)
+    found[LANGHOST_LAUNCHER] = f"not usable: {problem}" if problem else f"{requirement('pulumi')} (e2e/langhost)"
     return found
 
 
@@ -459,6 +461,8 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"e2e.toolchain: missing: {'; '.join(missing)} (run python -m e2e.toolchain)", file=sys.stderr)
         return 1
+    if not args.only and not missing:
+        found[LANGHOST_LAUNCHER] = f"{requirement('pulumi')} (e2e/langhost, on the Pulumi SDK's protos)"
     for binary, line in found.items():
         say(f"  {binary:28} {line}")
     say(f"toolchain {'checked' if args.check else 'ready'} in {time.monotonic() - started:.1f} s")
