@@ -318,9 +318,13 @@ def check(target: Target, api: ApiClient) -> list[str]:
                 raise GateError(f"Pod {ns}/{_pod_name(first)} has no container port named {pod.PORT_NAME}")
             proxied = f"{_pod_name(first)}:{port}"
             doing = f"smoke check GET {path} via Pod {ns}/{proxied}"
-            _, code, _ = client.CoreV1Api(api).connect_get_namespaced_pod_proxy_with_path_with_http_info(
-                proxied, ns, path.lstrip("/"), _request_timeout=timeout
-            )
+            # Only the status counts: the raw response, so a body that is neither text nor JSON (an image, no
+            # Content-Type) is never decoded, which the client would refuse.
+            response: Any = client.CoreV1Api(api).connect_get_namespaced_pod_proxy_with_path(
+                proxied, ns, path.lstrip("/"), _request_timeout=timeout, _preload_content=False
+            )  # typed as str, but a raw urllib3 response without preloading
+            code = response.status
+            response.close()
             passed.append(f"{doing}: HTTP {code}")
     except ApiException as error:
         body = " ".join(str(error.body or "").split())[:200]

@@ -151,7 +151,8 @@ def test_the_language_host_serves_about_install_and_a_provider_directory(shell: 
     python = project.root / ".venv" / "bin" / "python"
     assert f"This project is written in python: executable='{python}'" in about.stdout
     assert "warning" not in about.output.lower()
-    project.pulumi("install")
+    installed = shell.run(["pulumi", "install", "--non-interactive"], cwd=project.root, env=project.env)
+    assert f"Requirement already satisfied: pulumi=={pins['pulumi']} " in installed.output
     # The directory form runs provider/ through the language host (RunPlugin); it must equal the executable's.
     by_directory = json.loads(shell.run(["pulumi", "package", "get-schema", "./provider"], cwd=project.root).stdout)
     executable = "./provider/pulumi-resource-bluegreen"

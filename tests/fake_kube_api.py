@@ -210,8 +210,8 @@ class Cluster:
     deployments: dict[str, dict[str, Any]] = field(default_factory=dict)
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
     pods: list[dict[str, Any]] = field(default_factory=list)
-    proxy: dict[str, tuple[int, str]] = field(default_factory=dict)
-    """Decoded `<pod name>:<port>/proxy<path>` -> (status, body) the proxied pod answers."""
+    proxy: dict[str, tuple[int, str] | tuple[int, bytes, str]] = field(default_factory=dict)
+    """Decoded `<pod name>:<port>/proxy<path>` -> (status, body[, content type]) the proxied pod answers."""
     requests: list[str] = field(default_factory=list)
     """`METHOD /decoded/path?query` of every request, in order."""
 
@@ -235,7 +235,10 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
     def _send(self, code: int, body: Any, content_type: str = "application/json") -> None:
-        data = (json.dumps(body) if content_type == "application/json" else str(body)).encode()
+        if isinstance(body, bytes):
+            data = body
+        else:
+            data = (json.dumps(body) if content_type == "application/json" else str(body)).encode()
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
@@ -281,7 +284,7 @@ class _Handler(BaseHTTPRequestHandler):
                 # What the API server answers when nothing listens on the pod's port.
                 self._send(503, _status(503, "ServiceUnavailable", "error trying to reach service: connection refused"))
             else:
-                self._send(answer[0], answer[1], "text/plain; charset=utf-8")
+                self._send(answer[0], answer[1], answer[2] if len(answer) == 3 else "text/plain; charset=utf-8")
         else:
             self._send(404, _status(404, "NotFound", "the server could not find the requested resource"))
 

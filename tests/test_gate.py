@@ -226,6 +226,18 @@ def test_a_pod_without_a_port_named_http_fails_the_smoke_check(api: kube.FakeKub
     assert not [r for r in api.cluster.requests if "/proxy" in r]
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(b"\x89PNG\r\n\x1a\n\xff\xfe\x00", "image/png"), (b"\xff\xfe\xfd", "application/octet-stream"), (b"", "")],
+    ids=["image", "binary", "no-type"],
+)
+def test_any_2xx_passes_the_smoke_check_whatever_its_body(
+    api: kube.FakeKubeApi, body: bytes, content_type: str
+) -> None:
+    api.cluster.proxy[f"{GREEN_1}:5678/proxy/healthz"] = (200, body, content_type)
+    assert run(api, "/healthz")[-1] == f"smoke check GET /healthz via Pod bluegreen-dev/{GREEN_1}:5678: HTTP 200"
+
+
 def test_a_smoke_check_answering_500_fails(api: kube.FakeKubeApi) -> None:
     api.cluster.proxy[f"{GREEN_1}:5678/proxy/healthz"] = (500, "database unreachable")
 
