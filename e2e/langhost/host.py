@@ -134,12 +134,7 @@ class Host(language_pb2_grpc.LanguageRuntimeServicer):
         return language_pb2.LanguageHandshakeResponse()
 
     def About(self, request: language_pb2.AboutRequest, context: grpc.ServicerContext) -> language_pb2.AboutResponse:
-        info = request.info
-        try:
-            python = interpreter.find(info.root_directory or ".", options_of(info))
-            found = inspect(python, "about", info.root_directory or ".")
-        except HostError as error:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
+        python, found = _inspected(request.info, ".", "about", context)
         metadata = {"toolchain": "pip"}
         if python.virtualenv is not None:
             metadata["virtualenv"] = str(python.virtualenv)
@@ -150,12 +145,7 @@ class Host(language_pb2_grpc.LanguageRuntimeServicer):
     def GetRequiredPackages(
         self, request: language_pb2.GetRequiredPackagesRequest, context: grpc.ServicerContext
     ) -> language_pb2.GetRequiredPackagesResponse:
-        info = request.info
-        try:
-            python = interpreter.find(info.root_directory or ".", options_of(info))
-            found = inspect(python, "plugins", info.root_directory or ".")
-        except HostError as error:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
+        _, found = _inspected(request.info, ".", "plugins", context)
         packages = [
             plugin_pb2.PackageDependency(
                 name=p["name"], kind="resource", version=p["version"], server=p.get("server", "")
@@ -167,12 +157,7 @@ class Host(language_pb2_grpc.LanguageRuntimeServicer):
     def GetProgramDependencies(
         self, request: language_pb2.GetProgramDependenciesRequest, context: grpc.ServicerContext
     ) -> language_pb2.GetProgramDependenciesResponse:
-        info = request.info
-        try:
-            python = interpreter.find(info.root_directory or request.pwd, options_of(info))
-            found = inspect(python, "dependencies", info.root_directory or request.pwd)
-        except HostError as error:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
+        _, found = _inspected(request.info, request.pwd, "dependencies", context)
         return language_pb2.GetProgramDependenciesResponse(
             dependencies=[language_pb2.DependencyInfo(name=d["name"], version=d["version"]) for d in found]
         )
@@ -263,6 +248,19 @@ class Host(language_pb2_grpc.LanguageRuntimeServicer):
             programs = list(self._programs)
         for program in programs:
             _interrupt(program)
+
+
+def _inspected(
+    info: language_pb2.ProgramInfo, fallback_root: str, what: str, context: grpc.ServicerContext
+) -> tuple[Interpreter, Any]:
+    """The project's interpreter and what inspect_env.py `what` says of it; a HostError aborts the call."""
+    root = info.root_directory or fallback_root
+    try:
+        python = interpreter.find(root, options_of(info))
+        return python, inspect(python, what, root)
+    except HostError as error:
+        context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
+        raise  # abort() raises already; its stub does not say so
 
 
 def _interrupt(program: subprocess.Popen[bytes]) -> None:
