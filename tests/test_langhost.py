@@ -201,13 +201,19 @@ def test_install_dependencies_creates_a_missing_venv_and_streams_pip(stub, tmp_p
     assert done.stdout.strip() == str(tmp_path / "venv")
 
 
-def test_the_launcher_prints_its_port_first_and_ends_quietly_on_the_clis_sigint() -> None:
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("inherited", [None, _ignore_sigint], ids=["default", "sigint-ignored-by-the-parent"])
+def test_the_launcher_prints_its_port_first_and_ends_quietly_on_the_clis_sigint(inherited) -> None:
     launcher = subprocess.Popen(
         [sys.executable, "-u", "-m", "e2e.langhost", "127.0.0.1:1"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,  # the CLI starts it in a process group of its own and signals the group
+        preexec_fn=inherited,  # a background job of a non-interactive shell starts with SIGINT ignored
     )
     try:
         assert launcher.stdout is not None

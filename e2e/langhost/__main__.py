@@ -48,6 +48,8 @@ def main(argv: Sequence[str]) -> int:
     server = grpc.server(ThreadPoolExecutor(max_workers=WORKERS), options=options)
     language_pb2_grpc.add_LanguageRuntimeServicer_to_server(host, server)
     port = server.add_insecure_port("127.0.0.1:0")
+    # The CLI ends a host with SIGINT to its process group; a parent that ignores SIGINT must not make it deaf.
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.start()
