@@ -195,6 +195,13 @@ def test_make_cutover_passes_the_gate_and_moves_only_the_selector(shell: Shell, 
     assert lines(done, "done: ") == ["done: backend serves green (update 2, succeeded)"]
     _seen["gate"] = gate
     _seen["cutover_seconds"] = round(done.seconds, 1)
+    # What the API server answered to the gate's two reads, for the fast suite's stand-in (tests/fixtures/real_api/).
+    RECORDED.mkdir(parents=True, exist_ok=True)
+    for name, path in (
+        ("api-deployment.json", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{APP}-green"),
+        ("api-pods.json", f"/api/v1/namespaces/{NAMESPACE}/pods?labelSelector=app%3D{APP}%2Ccolor%3Dgreen"),
+    ):
+        (RECORDED / name).write_text(shell.run(["kubectl", "get", "--raw", path]).stdout)
 
 
 def test_make_status_and_history_tell_the_truth_from_real_history(shell: Shell, project: Project) -> None:

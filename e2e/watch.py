@@ -46,6 +46,8 @@ class Watch:
         self.events: list[Seen] = []
         self._lock = threading.Lock()
         self._watches: list[watch.Watch] = []
+        self._stopping = threading.Event()
+        self.failures: list[str] = []
         self._threads: list[threading.Thread] = []
 
     def _follow(self, kind: str, lister: Callable[..., Any]) -> None:
@@ -54,14 +56,18 @@ class Watch:
             self.events.extend(_seen(kind, item) for item in listed.items)
         stream = watch.Watch()
         self._watches.append(stream)
-        for event in stream.stream(
-            lister,
-            self.namespace,
-            resource_version=listed.metadata.resource_version,
-            timeout_seconds=WATCH_LIMIT_SECONDS,
-        ):
-            with self._lock:
-                self.events.append(_seen(kind, event["object"]))
+        try:
+            for event in stream.stream(
+                lister,
+                self.namespace,
+                resource_version=listed.metadata.resource_version,
+                timeout_seconds=WATCH_LIMIT_SECONDS,
+            ):
+                with self._lock:
+                    self.events.append(_seen(kind, event["object"]))
+        except Exception as error:  # closing the client at the end cuts the stream: only an earlier end counts
+            if not self._stopping.is_set():
+                self.failures.append(f"the watch of {kind}s ended early: {error!r}")
 
     def __enter__(self) -> Watch:
         apps, core = client.AppsV1Api(self.api), client.CoreV1Api(self.api)
@@ -79,9 +85,12 @@ class Watch:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         time.sleep(1)  # the last events reach us
+        self._stopping.set()
         for stream in self._watches:
             stream.stop()
         self.api.close()
+        if kind is None and self.failures:
+            raise AssertionError("; ".join(self.failures))
 
     def __iter__(self) -> Iterator[Seen]:
         with self._lock:
