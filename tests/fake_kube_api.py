@@ -33,6 +33,7 @@ def deployment(
         "updatedReplicas": updated,
         "readyReplicas": available,
         "availableReplicas": available,
+        "terminatingReplicas": 0,  # reported since Kubernetes 1.33 (tests/fixtures/real_api/)
         "conditions": [
             {
                 "type": "Available",
@@ -122,6 +123,7 @@ def pod(
         "namespace": NAMESPACE,
         "uid": f"00000000-0000-4000-8000-{index:012d}",
         "resourceVersion": f"{5000 + index}",
+        "generation": 1,
         "creationTimestamp": "2025-05-01T09:30:00Z",
         "labels": {
             "app": app,
@@ -174,6 +176,8 @@ def pod(
                 {"type": "PodScheduled", "status": "True", "lastTransitionTime": "2025-05-01T09:30:00Z"},
             ],
             "hostIP": "172.18.0.2",
+            "hostIPs": [{"ip": "172.18.0.2"}],
+            "qosClass": "Burstable",
             "podIP": pod_ip,
             "podIPs": [{"ip": pod_ip}],
             "startTime": "2025-05-01T09:30:00Z",
