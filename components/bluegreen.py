@@ -130,7 +130,9 @@ class BlueGreenApp(pulumi.ComponentResource):
         def deployment(color: Color, depends_on: Sequence[pulumi.Resource]) -> k8s.apps.v1.Deployment:
             return k8s.apps.v1.Deployment(
                 naming.deployment_name(app.name, color),
-                metadata=metadata(naming.deployment_name(app.name, color)),
+                # The stack owns each color's replica count: a manual scale must not fail the next cutover,
+                # which may shrink the old color after traffic has already moved.
+                metadata=metadata(naming.deployment_name(app.name, color), {naming.PATCH_FORCE_ANNOTATION: "true"}),
                 spec=pod.deployment_spec(app, color, secret_name),
                 opts=pulumi.ResourceOptions.merge(
                     child,

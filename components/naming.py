@@ -24,6 +24,9 @@ FRONTEND_COMPONENT_TYPE: Final = "bluegreen:index:Frontend"
 # The provider skips its readiness wait on a resource with this annotation: only the preview
 # Service (no traffic depends on it) may carry it.
 SKIP_AWAIT_ANNOTATION: Final = "pulumi.com/skipAwait"
+# The provider applies with server-side apply; with this annotation its values win a field that another
+# manager claimed (a `kubectl scale` during an incident), instead of failing the update on the conflict.
+PATCH_FORCE_ANNOTATION: Final = "pulumi.com/patchForce"
 # Namespace labels under which admission rejects any pod that breaks the restricted standard.
 POD_SECURITY_LABELS: Final = {
     "pod-security.kubernetes.io/enforce": "restricted",

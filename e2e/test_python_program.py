@@ -365,6 +365,21 @@ def test_idle_replicas_zero_scales_up_first_and_shrinks_the_old_color_after_the_
     wait_available(shell, f"{APP}-green", 2)
 
 
+def test_a_manual_kubectl_scale_does_not_fail_the_next_shrink_of_the_old_color(shell: Shell, project: Project) -> None:
+    # `kubectl scale` claims spec.replicas; the provider's server-side apply then conflicted with it, so a
+    # cutover with idleReplicas failed after the switch. The Deployments force the stack's values back.
+    shell.run(["kubectl", "scale", "deployment", f"{APP}-green", "--replicas=3", "--namespace", NAMESPACE])
+    project.pulumi("config", "set", "bluegreen:idleReplicas", "0")
+    project.pulumi("config", "set", "bluegreen:scaleDownDelaySeconds", "0")
+    done = project.make("up", "YES=1")
+    assert "conflict" not in done.output.lower()
+    assert deployments(shell)[f"{APP}-green"]["spec"]["replicas"] == 0
+    project.pulumi("config", "rm", "bluegreen:idleReplicas")
+    project.pulumi("config", "rm", "bluegreen:scaleDownDelaySeconds")
+    project.make("up", "YES=1")
+    wait_available(shell, f"{APP}-green", 2)
+
+
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [

@@ -45,3 +45,19 @@ def test_only_the_preview_service_skips_the_endpoint_await(program):
     skipping = [r.name for r in run.kubernetes if "pulumi.com/skipAwait" in r.inputs["metadata"].get("annotations", {})]
     assert skipping == ["backend-preview"]
     assert run.get("Service", "backend-preview").inputs["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
+
+
+def test_only_the_color_deployments_force_their_fields_over_a_manual_change(program):
+    # A `kubectl scale` claims spec.replicas; without the annotation the next cutover's apply fails on it
+    # (measured on the real provider: "Server-Side Apply field conflict ... conflict with "kubectl"").
+    run = program()
+    annotated = {
+        (r.type, r.name): r.inputs["metadata"]["annotations"]
+        for r in run.kubernetes
+        if "annotations" in r.inputs.get("metadata", {})
+    }
+    assert annotated == {
+        ("kubernetes:apps/v1:Deployment", "backend-blue"): {"pulumi.com/patchForce": "true"},
+        ("kubernetes:apps/v1:Deployment", "backend-green"): {"pulumi.com/patchForce": "true"},
+        ("kubernetes:core/v1:Service", "backend-preview"): {"pulumi.com/skipAwait": "true"},
+    }
