@@ -55,7 +55,7 @@ help:
 	@echo "make bench     time and memory of evaluating the program, 1 to 200 apps"
 	@echo "make toolchain build (or reuse) the Pulumi CLI, YAML host, Kubernetes provider and control plane from Go modules"
 	@echo "make cluster   start a local control plane (kwok, 2 simulated nodes, 127.0.0.1 only); make cluster-down stops it"
-	@echo "make e2e       the package from Pulumi YAML through the real CLI against a fresh local cluster"
+	@echo "make e2e       the Python program, bgctl and the YAML package through the real CLI on a fresh local cluster"
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)

@@ -238,7 +238,14 @@ def cutover(view: StackView, target: Color, options: Options, console: Console, 
 
 
 def _newest_number(view: StackView) -> int | None:
-    entries = view.history()
+    """The number of the update just made; None (its start time is shown instead) if history cannot be read now.
+
+    The cutover has succeeded at this point: a failure to read history must never report it as failed.
+    """
+    try:
+        entries = view.history()
+    except BgctlError:
+        return None
     return entries[0].number if entries else None
 
 

@@ -86,6 +86,23 @@ class Entry:
     summary: UpdateSummary
 
 
+def unique(history: Sequence[UpdateSummary]) -> list[UpdateSummary]:
+    """`history` read page by page, without the entries read twice.
+
+    Each page is its own CLI call: an update that ends between two reads shifts every entry down by one,
+    so the next page starts with the last entry of the one before. Numbering counts from the oldest, so
+    an entry read twice would shift every newer number.
+    """
+    seen: set[tuple[object, ...]] = set()
+    kept: list[UpdateSummary] = []
+    for summary in history:
+        key = (summary.version, summary.kind, summary.start_time, summary.end_time, summary.result, summary.message)
+        if key not in seen:
+            seen.add(key)
+            kept.append(summary)
+    return kept
+
+
 def numbered(history: Sequence[UpdateSummary], complete: bool = True) -> list[Entry]:
     """Number `history` (newest first); `complete` says whether it reaches back to the first update ever."""
     total = len(history)

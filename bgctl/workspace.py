@@ -155,8 +155,8 @@ class StackView:
                 entries = self.stack.history(page_size=HISTORY_PAGE_SIZE, page=page, show_secrets=False)
             summaries += entries
             if len(entries) < HISTORY_PAGE_SIZE:
-                return hist.numbered(summaries)
-        return hist.numbered(summaries, complete=False)
+                return hist.numbered(hist.unique(summaries))
+        return hist.numbered(hist.unique(summaries), complete=False)
 
     def color_key(self) -> tuple[str, bool]:
         """The config key that holds this app's color, and whether it is a path."""

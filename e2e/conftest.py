@@ -69,8 +69,10 @@ class Shell:
         where = os.path.relpath(cwd, CHECKOUT)
         header = f"$ {command}   [{where}, exit {done.returncode}, {result.seconds:.1f}s]"
         print(f"\n  {header}", flush=True)
-        with TRANSCRIPT.open("a") as transcript:  # every command's whole output, for reading after a run
-            transcript.write(f"{header}\n{result.output}\n")
+        # Every command's whole output, for reading after a run; never what a read of Secrets printed.
+        shown = "(output not kept: it holds Secrets)\n" if any("secret" in arg for arg in args) else result.output
+        with TRANSCRIPT.open("a") as transcript:
+            transcript.write(f"{header}\n{shown}\n")
         if check and done.returncode != 0:
             raise AssertionError(f"{command} exited {done.returncode}:\n{result.output[-4000:]}")
         return result

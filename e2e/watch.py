@@ -50,10 +50,16 @@ class Watch:
         self.failures: list[str] = []
         self._threads: list[threading.Thread] = []
 
-    def _follow(self, kind: str, lister: Callable[..., Any]) -> None:
-        listed = lister(self.namespace)
-        with self._lock:
-            self.events.extend(_seen(kind, item) for item in listed.items)
+    def _follow(self, kind: str, lister: Callable[..., Any], listed_event: threading.Event) -> None:
+        try:
+            listed = lister(self.namespace)
+            with self._lock:
+                self.events.extend(_seen(kind, item) for item in listed.items)
+        except Exception as error:
+            self.failures.append(f"listing {kind}s failed: {error!r}")
+            return
+        finally:
+            listed_event.set()
         stream = watch.Watch()
         self._watches.append(stream)
         try:
@@ -68,6 +74,9 @@ class Watch:
         except Exception as error:  # closing the client at the end cuts the stream: only an earlier end counts
             if not self._stopping.is_set():
                 self.failures.append(f"the watch of {kind}s ended early: {error!r}")
+            return
+        if not self._stopping.is_set():  # the server's timeout_seconds passed before the block ended
+            self.failures.append(f"the watch of {kind}s ended after {WATCH_LIMIT_SECONDS}s, before the test did")
 
     def __enter__(self) -> Watch:
         apps, core = client.AppsV1Api(self.api), client.CoreV1Api(self.api)
@@ -75,10 +84,13 @@ class Watch:
             ("Deployment", apps.list_namespaced_deployment),
             ("Service", core.list_namespaced_service),
         ):
-            thread = threading.Thread(target=self._follow, args=(kind, lister), daemon=True)
+            listed = threading.Event()
+            thread = threading.Thread(target=self._follow, args=(kind, lister, listed), daemon=True)
             thread.start()
             self._threads.append(thread)
-        time.sleep(1)  # both lists done before the caller acts
+            listed.wait(
+                timeout=WATCH_LIMIT_SECONDS
+            )  # its list is done (the watch starts from it) before the caller acts
         return self
 
     def __exit__(

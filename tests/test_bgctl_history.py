@@ -204,3 +204,15 @@ def test_an_app_of_several_uses_its_own_color_else_the_top_level_one() -> None:
         None,
     )
     assert (hist.app_index(config, "api"), hist.app_index({}, "api")) == (1, None)
+
+
+def test_an_entry_read_twice_across_pages_is_counted_once() -> None:
+    # Page 1 held days 4 to 3; an update (day 5) ended before page 2 was read, which then began with day 3 again.
+    pages = [summary(4, "green"), summary(3, "blue"), summary(3, "blue"), summary(2, "green"), summary(1, "blue")]
+    numbered = hist.numbered(hist.unique(pages))
+    assert [(e.number, e.summary.message) for e in numbered] == [
+        (4, "day 4"),
+        (3, "day 3"),
+        (2, "day 2"),
+        (1, "day 1"),
+    ]

@@ -246,3 +246,72 @@ def test_config_reaches_the_program_as_the_sdk_reads_it() -> None:
     env = host.executor_env(python, request)
     assert json.loads(env["PULUMI_CONFIG"]) == {"bluegreen:activeColor": "green", "bluegreen:apps": "[]"}
     assert json.loads(env["PULUMI_CONFIG_SECRET_KEYS"]) == ["bluegreen:env"]
+
+
+EXECUTOR_PROGRAMS = {
+    "finishes": ("print('hi')\n", 0, "hi\n"),
+    "run-error": ("import pulumi\nraise pulumi.RunError('bad config here')\n", 1, "error: bad config here\n"),
+    "bails": ("raise SystemExit(32)\n", 32, ""),
+}
+
+
+@pytest.mark.parametrize(("source", "code", "said"), EXECUTOR_PROGRAMS.values(), ids=EXECUTOR_PROGRAMS.keys())
+def test_the_executor_exits_as_pulumis_own_does(tmp_path: Path, source: str, code: int, said: str) -> None:
+    # Without a monitor the SDK registers nothing and logs to stderr: the exit contract is what is left to see.
+    (tmp_path / "__main__.py").write_text(source)
+    argv: list[str | Path] = [VENV / "bin" / "python", "-P", "-u", host.EXECUTOR, "--project", "p", "--stack", "s"]
+    argv += ["--pwd", str(tmp_path), "--dry_run", "true", "--parallel", "0", str(tmp_path)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=WAIT_SECONDS, check=False)
+    assert (done.returncode, done.stdout + done.stderr) == (code, said)
+
+
+def test_an_unhandled_exception_is_reported_from_the_programs_own_frames(tmp_path: Path) -> None:
+    # The project's .venv, and so the SDK's frames, sit inside the program's directory: they are not the program's.
+    (tmp_path / "__main__.py").write_text("def f():\n    raise ValueError('boom')\n\n\nf()\n")
+    (tmp_path / ".venv").symlink_to(VENV)
+    argv: list[str | Path] = [tmp_path / ".venv" / "bin" / "python", "-P", "-u", host.EXECUTOR, "--project", "p"]
+    argv += ["--stack", "s"]
+    argv += ["--pwd", str(tmp_path), "--dry_run", "true", "--parallel", "0", str(tmp_path)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=WAIT_SECONDS, check=False)
+    entry = tmp_path / "__main__.py"
+    assert done.returncode == 32
+    assert done.stderr.splitlines() == [
+        "error: Program failed with an unhandled exception:",
+        "Traceback (most recent call last):",
+        f'  File "{entry}", line 5, in <module>',
+        "    f()",
+        f'  File "{entry}", line 2, in f',
+        "    raise ValueError('boom')",
+        "ValueError: boom",
+        "",
+    ]
+
+
+def test_the_traceback_skips_frames_of_a_venv_inside_the_program_directory(tmp_path: Path) -> None:
+    # As with a project's own .venv: the SDK's frames come first and sit inside the program's directory.
+    (tmp_path / "__main__.py").write_text("raise ValueError('boom')\n")
+    sdk = tmp_path / ".venv" / "sdk_like.py"
+    sdk.parent.mkdir()
+    sdk.write_text("import runpy\n\n\ndef run(path):\n    runpy.run_path(path)\n")
+    namespace: dict[str, object] = {}
+    exec(compile(sdk.read_text(), str(sdk), "exec"), namespace)
+    try:
+        namespace["run"](str(tmp_path))  # type: ignore[operator]
+    except ValueError:
+        shown = executor.user_traceback(str(tmp_path))
+    assert shown.splitlines()[1] == f'  File "{tmp_path / "__main__.py"}", line 1, in <module>'
+
+
+def test_a_plugin_that_ignores_sigterm_is_killed_without_stalling_the_host(stub, tmp_path: Path) -> None:
+    source = "import os, signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint(os.getpid(), flush=True)\n"
+    plugin = _plugin_dir(tmp_path, source + "time.sleep(60)\n")
+    request = language_pb2.RunPluginRequest(pwd=str(tmp_path), kind="resource", info=info(plugin, PROJECT_VENV))
+    call = stub.RunPlugin(request, timeout=WAIT_SECONDS)
+    pid = int(next(call).stdout)
+    call.cancel()
+    # The cancelled call's callback runs on gRPC's one polling thread: the host answers at once meanwhile.
+    assert stub.GetPluginInfo(empty_pb2.Empty(), timeout=2).version
+    deadline = time.monotonic() + WAIT_SECONDS
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(pid)

@@ -35,6 +35,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
+    # One signal ends the host; a second one while it stops must not interrupt the stopping.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 

@@ -45,12 +45,15 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def user_traceback(program: str) -> str:
-    """The current exception's traceback from the first frame inside the program's directory on."""
+    """The current exception's traceback from the program's entry file on (its `__main__.py`, or the file).
+
+    The entry file, not the program's directory: a project's own `.venv` (and so the SDK) lives inside that.
+    """
     frames = traceback.extract_tb(sys.exc_info()[2])
-    root = Path(program).resolve()
-    root = root if root.is_dir() else root.parent
+    entry = Path(program).resolve()
+    entry = entry / "__main__.py" if entry.is_dir() else entry
     for index, frame in enumerate(frames):
-        if Path(frame.filename).resolve().is_relative_to(root):
+        if Path(frame.filename).resolve() == entry:
             return traceback.format_exc(limit=-(len(frames) - index))
     return traceback.format_exc()
 

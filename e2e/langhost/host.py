@@ -24,13 +24,13 @@ from google.protobuf import empty_pb2, json_format
 from pulumi.runtime.proto import language_pb2, language_pb2_grpc, plugin_pb2
 
 from . import interpreter
+from .executor import EXIT_REPORTED
 from .interpreter import HostError, Interpreter
 from .streaming import Chunk, Exited, Streamed
 
 HERE: Final = Path(__file__).resolve().parent
 EXECUTOR: Final = HERE / "executor.py"
 INSPECT: Final = HERE / "inspect_env.py"
-EXIT_REPORTED: Final = 32
 CANCEL_GRACE_SECONDS: Final = 2.0
 """On Cancel, how long a running program may take to end by itself before it is interrupted."""
 INSPECT_TIMEOUT_SECONDS: Final = 60
@@ -79,14 +79,19 @@ def inspect(python: Interpreter, what: str, cwd: str) -> Any:
 
 
 def executor_argv(python: Interpreter, request: language_pb2.RunRequest, engine: str) -> list[str]:
+    """The executor's command line. With no engine address of its own (a host the CLI attached to with
+    `--client`), the request's first argument is the engine's, as the Automation API passes it, not the program's."""
     info = request.info
+    args = list(request.args)
+    if not engine and args:
+        engine, args = args[0], args[1:]
     argv = [str(python.python), "-P", "-u", str(EXECUTOR)]
     argv += ["--monitor", request.monitor_address, "--engine", engine, "--project", request.project]
     argv += ["--root_directory", info.root_directory or request.pwd, "--stack", request.stack, "--pwd", request.pwd]
     argv += ["--dry_run", "true" if request.dryRun else "false", "--parallel", str(request.parallel)]
     if request.organization:
         argv += ["--organization", request.organization]
-    return [*argv, program_path(info, request.program or request.pwd), *request.args]
+    return [*argv, program_path(info, request.program or request.pwd), *args]
 
 
 def executor_env(python: Interpreter, request: language_pb2.RunRequest) -> dict[str, str]:
@@ -198,9 +203,10 @@ class Host(language_pb2_grpc.LanguageRuntimeServicer):
             python = interpreter.find(info.root_directory or request.pwd, options_of(info))
         except HostError as error:
             return language_pb2.RunResponse(error=str(error))
-        engine = self.engine_address or (request.args[0] if request.args else "")
         program = subprocess.Popen(
-            executor_argv(python, request, engine), cwd=request.pwd or None, env=executor_env(python, request)
+            executor_argv(python, request, self.engine_address),
+            cwd=request.pwd or None,
+            env=executor_env(python, request),
         )
         with self._lock:
             self._programs.add(program)

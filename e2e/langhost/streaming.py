@@ -72,9 +72,16 @@ class Streamed:
         yield Exited(self.process.wait())
 
     def stop(self) -> None:
+        """Terminate the child, and kill it if it is still there after STOP_TIMEOUT_SECONDS.
+
+        Returns at once: gRPC runs a cancelled call's callbacks on its one polling thread, which must not wait.
+        """
         if self.process.poll() is None:
             self.process.terminate()
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+            threading.Thread(target=self._kill_if_lingering, daemon=True).start()
+
+    def _kill_if_lingering(self) -> None:
+        try:
+            self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
