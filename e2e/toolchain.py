@@ -313,39 +313,34 @@ def _langhost_package(python: Path) -> Path:
     return Path(purelib.strip()) / LANGHOST_PACKAGE
 
 
-def _language_host(pin: Pins, *, fix: bool) -> str | None:
-    """pulumi-language-python next to the CLI: a venv with the SDK pin (grpcio, protobuf) and this package.
+def _language_host_venv(home: Path, sdk: str | None, *, fix: bool) -> str | None:
+    """The host's own virtualenv with the SDK pin (which brings grpcio and protobuf); None when it is there."""
+    python, installed = home / "venv" / "bin" / "python", home / ".version"
+    if python.exists() and installed.exists() and installed.read_text().strip() == sdk:
+        return None
+    if not fix:
+        return f"the language host's virtualenv in {home}"
+    started = time.monotonic()
+    say(f"language host: creating its virtualenv with pulumi=={sdk} in {home}")
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    log = home / "install.log"
+    run([sys.executable, "-m", "venv", str(home / "venv")], what="language host venv", log=log)
+    pip: list[str | Path] = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    run([*pip, f"pulumi=={sdk}"], what="language host install", log=log)
+    installed.write_text(f"{sdk}\n")
+    say(f"language host: virtualenv ready in {time.monotonic() - started:.0f} s")
+    return None
 
-    The package is copied, not linked, so the cached host never depends on where this checkout lives.
+
+def _language_host_files(pin: Pins, home: Path, *, fix: bool) -> str | None:
+    """This checkout's e2e/langhost copied into the venv, its launcher beside it and linked next to `pulumi`.
+
+    Copied, not linked, so the cached host never depends on where this checkout lives.
     """
-    home, sdk = language_host_home(), requirement("pulumi")
-    python = home / "venv" / "bin" / "python"
-    installed = home / ".version"
-    if not (python.exists() and installed.exists() and installed.read_text().strip() == sdk):
-        if not fix:
-            return f"the language host's virtualenv in {home}"
-        started = time.monotonic()
-        say(f"language host: creating its virtualenv with pulumi=={sdk} in {home}")
-        shutil.rmtree(home, ignore_errors=True)
-        home.mkdir(parents=True)
-        log = home / "install.log"
-        run([sys.executable, "-m", "venv", str(home / "venv")], what="language host venv", log=log)
-        pip: list[str | Path] = [
-            python,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            f"pulumi=={sdk}",
-        ]
-        run(pip, what="language host install", log=log)
-        installed.write_text(f"{sdk}\n")
-        say(f"language host: virtualenv ready in {time.monotonic() - started:.0f} s")
-    package, files = _langhost_package(python), _langhost_files()
+    package, files = _langhost_package(home / "venv" / "bin" / "python"), _langhost_files()
     current = {path.name: path.read_bytes() for path in sorted(package.glob("*.py"))} if package.is_dir() else {}
-    launcher = home / LANGHOST_LAUNCHER
-    wanted = (LANGHOST_SOURCE / LANGHOST_LAUNCHER).read_bytes()
+    launcher, wanted = home / LANGHOST_LAUNCHER, (LANGHOST_SOURCE / LANGHOST_LAUNCHER).read_bytes()
     link = _BY_NAME["pulumi"].home(pin) / "bin" / LANGHOST_LAUNCHER
     target = Path("..", "..", home.name, LANGHOST_LAUNCHER)
     linked = link.is_symlink() and Path(os.readlink(link)) == target
@@ -363,6 +358,12 @@ def _language_host(pin: Pins, *, fix: bool) -> str | None:
     link.symlink_to(target)
     say(f"language host: {LANGHOST_LAUNCHER} linked next to pulumi ({home})")
     return None
+
+
+def _language_host(pin: Pins, *, fix: bool) -> str | None:
+    """pulumi-language-python next to the CLI, so the CLI takes it as its bundled Python host."""
+    home = language_host_home()
+    return _language_host_venv(home, requirement("pulumi"), fix=fix) or _language_host_files(pin, home, fix=fix)
 
 
 def _provider_plugin(pin: Pins, *, install: bool) -> str | None:
