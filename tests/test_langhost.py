@@ -315,3 +315,31 @@ def test_a_plugin_that_ignores_sigterm_is_killed_without_stalling_the_host(stub,
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(pid)
+
+
+def test_the_launcher_ends_quietly_once_the_engine_is_gone() -> None:
+    # A stand-in engine that serves nothing: its health check answers UNIMPLEMENTED, which counts as alive.
+    engine = grpc.server(ThreadPoolExecutor(max_workers=1))
+    engine_port = engine.add_insecure_port("127.0.0.1:0")
+    engine.start()
+    launcher = subprocess.Popen(
+        [sys.executable, "-u", "-m", "e2e.langhost", f"127.0.0.1:{engine_port}"],
+        cwd=ROOT,
+        env={**os.environ, "BLUEGREEN_LANGHOST_HEALTHCHECK_SECONDS": "0.2"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        assert launcher.stdout is not None
+        int(launcher.stdout.readline())
+        time.sleep(1)  # five checks answered
+        alive_while_the_engine_answers = launcher.poll() is None
+        engine.stop(grace=None)
+        out, err = launcher.communicate(timeout=WAIT_SECONDS)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+    assert alive_while_the_engine_answers
+    # gRPC's own log may note the closed connection; nobody reads it then, and nothing fails.
+    assert (launcher.returncode, out, b"Traceback" in err) == (0, b"", False)

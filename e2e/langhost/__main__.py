@@ -1,14 +1,18 @@
 """Serve the language host: print the port on the first line of stdout, then serve until interrupted.
 
 The CLI starts it as `pulumi-language-python [--logtostderr] [-v=N] [--tracing URL] ENGINE_ADDRESS` in a
-process group of its own, and ends it with SIGINT to that group: that ends it quietly.
+process group of its own, and ends it with SIGINT to that group: that ends it quietly. Like Pulumi's own
+hosts, it also ends by itself once the engine stops answering, so a CLI that exits without closing it
+leaves nothing running.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
@@ -20,6 +24,10 @@ from pulumi.runtime.proto import language_pb2_grpc
 from .host import Host
 
 WORKERS: Final = 16
+HEALTHCHECK_VAR: Final = "BLUEGREEN_LANGHOST_HEALTHCHECK_SECONDS"
+HEALTHCHECK_SECONDS: Final = 30.0
+"""How often the engine is asked whether it is alive (Pulumi's hosts: every 5 minutes)."""
+_HEALTH_CHECK: Final = "/grpc.health.v1.Health/Check"
 MAX_MESSAGE_BYTES: Final = 400 * 1024 * 1024
 """As the SDK's own channels: a large stack's config or state fits."""
 
@@ -41,6 +49,24 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def engine_alive(channel: grpc.Channel, timeout: float) -> bool:
+    """Whether the engine answers a health check; one that does not implement it is alive, as Pulumi's hosts judge."""
+    check = channel.unary_unary(_HEALTH_CHECK, request_serializer=lambda _: b"", response_deserializer=bytes)
+    try:
+        check(None, timeout=timeout)
+    except grpc.RpcError as error:
+        return error.code() == grpc.StatusCode.UNIMPLEMENTED
+    return True
+
+
+def _watch_engine(address: str, every: float, stopped: threading.Event) -> None:
+    with grpc.insecure_channel(address) as channel:
+        while not stopped.wait(every):
+            if not engine_alive(channel, timeout=every):
+                os.kill(os.getpid(), signal.SIGTERM)  # the same quiet stop as the CLI's own signal
+                return
+
+
 def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     host = Host(args.engine_address)
@@ -54,13 +80,18 @@ def main(argv: Sequence[str]) -> int:
     # The CLI ends a host with SIGINT to its process group; a parent that ignores SIGINT must not make it deaf.
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
+    stopped = threading.Event()
     try:
         server.start()
         print(port, flush=True)
+        if args.engine_address:
+            every = float(os.environ.get(HEALTHCHECK_VAR) or HEALTHCHECK_SECONDS)
+            threading.Thread(target=_watch_engine, args=(args.engine_address, every, stopped), daemon=True).start()
         server.wait_for_termination()
     except KeyboardInterrupt:
         pass
     finally:
+        stopped.set()
         host.stop()
         server.stop(grace=None)
     return 0
