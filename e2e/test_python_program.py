@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from e2e import cluster
+from e2e import cluster, toolchain
 from e2e.conftest import Done, Shell
 from e2e.env import CHECKOUT
 from e2e.project import Project, copy_checkout
@@ -146,13 +146,13 @@ def test_the_first_run_changes_only_the_stack_files_salt(project: Project) -> No
 
 def test_the_language_host_serves_about_install_and_a_provider_directory(shell: Shell, project: Project) -> None:
     about = project.pulumi("about")
-    pins = dict(line.split("==") for line in (CHECKOUT / "requirements.txt").read_text().splitlines() if "==" in line)
-    assert re.search(rf"^language\s+python\s+{re.escape(pins['pulumi'])}$", about.stdout, re.MULTILINE)
+    sdk = toolchain.requirement("pulumi")
+    assert re.search(rf"^language\s+python\s+{re.escape(str(sdk))}$", about.stdout, re.MULTILINE)
     python = project.root / ".venv" / "bin" / "python"
     assert f"This project is written in python: executable='{python}'" in about.stdout
     assert "warning" not in about.output.lower()
     installed = shell.run(["pulumi", "install", "--non-interactive"], cwd=project.root, env=project.env)
-    assert f"Requirement already satisfied: pulumi=={pins['pulumi']} " in installed.output
+    assert f"Requirement already satisfied: pulumi=={sdk} " in installed.output
     # The directory form runs provider/ through the language host (RunPlugin); it must equal the executable's.
     by_directory = json.loads(shell.run(["pulumi", "package", "get-schema", "./provider"], cwd=project.root).stdout)
     executable = "./provider/pulumi-resource-bluegreen"

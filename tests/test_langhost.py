@@ -23,6 +23,7 @@ import yaml
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import language_pb2, language_pb2_grpc, plugin_pb2
 
+from e2e import toolchain
 from e2e.langhost import executor, host, interpreter
 from e2e.langhost.__main__ import parse_args
 from e2e.langhost.interpreter import HostError
@@ -129,9 +130,8 @@ def test_program_dependencies_list_the_venvs_distributions(stub) -> None:
         language_pb2.GetProgramDependenciesRequest(pwd=str(ROOT), info=info(ROOT, PROJECT_VENV))
     )
     found = {d.name: d.version for d in answer.dependencies}
-    pins = dict(line.split("==") for line in (ROOT / "requirements.txt").read_text().splitlines() if "==" in line)
     assert {name: found[name] for name in ("pulumi", "pulumi-kubernetes", "pulumi-policy")} == {
-        name: pins[name] for name in ("pulumi", "pulumi-kubernetes", "pulumi-policy")
+        name: toolchain.requirement(name) for name in ("pulumi", "pulumi-kubernetes", "pulumi-policy")
     }
 
 
@@ -225,8 +225,7 @@ def test_the_launcher_prints_its_port_first_and_ends_quietly_on_the_clis_sigint(
     finally:
         if launcher.poll() is None:
             launcher.kill()
-    pins = dict(line.split("==") for line in (ROOT / "requirements.txt").read_text().splitlines() if "==" in line)
-    assert info.version == pins["pulumi"]
+    assert info.version == toolchain.requirement("pulumi")
     assert (launcher.returncode, out, err) == (0, b"", b"")
 
 

@@ -183,7 +183,7 @@ class Host(language_pb2_grpc.LanguageRuntimeServicer):
                 steps.append([str(python), "-m", "pip", "install", "-r", str(requirements)])
         except HostError as error:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
-        env = Interpreter(Path(), venv).environment(os.environ)
+        env = interpreter.activated(os.environ, venv)
         for argv in steps:
             child = Streamed(argv, cwd=root, env=env)
             context.add_callback(child.stop)

@@ -25,12 +25,16 @@ class Interpreter:
     """None: no `virtualenv` option, the interpreter found on PATH."""
 
     def environment(self, base: Mapping[str, str]) -> dict[str, str]:
-        """`base` as an activated virtualenv sees it: VIRTUAL_ENV set, its bin first on PATH, no PYTHONHOME."""
-        env = {k: v for k, v in base.items() if k != "PYTHONHOME"}
-        if self.virtualenv is not None:
-            env["VIRTUAL_ENV"] = str(self.virtualenv)
-            env["PATH"] = os.pathsep.join([str(self.virtualenv / "bin"), *filter(None, [base.get("PATH")])])
-        return env
+        return activated(base, self.virtualenv)
+
+
+def activated(base: Mapping[str, str], virtualenv: Path | None) -> dict[str, str]:
+    """`base` as an activated virtualenv sees it: VIRTUAL_ENV set, its bin first on PATH, no PYTHONHOME."""
+    env = {k: v for k, v in base.items() if k != "PYTHONHOME"}
+    if virtualenv is not None:
+        env["VIRTUAL_ENV"] = str(virtualenv)
+        env["PATH"] = os.pathsep.join([str(virtualenv / "bin"), *filter(None, [base.get("PATH")])])
+    return env
 
 
 def virtualenv_path(root: str, options: Mapping[str, Any]) -> Path | None:
