@@ -108,11 +108,14 @@ smoke:
 		--image=curlimages/curl:8.11.1 --overrides='$(SMOKE_OVERRIDES)'
 
 # The real engine, built from Go modules (pins in e2e/versions.toml) and cached outside the checkout.
+# NODE=real: one real node (containers run; Linux and root) instead of kwok's simulated ones.
+NODE_KIND = $(or $(NODE),kwok)
+e2e: NODE_KIND = $(or $(NODE),real)
 toolchain: venv
-	$(PY) -m e2e.toolchain
+	$(PY) -m e2e.toolchain$(if $(filter real,$(NODE_KIND)), --node)
 
 cluster: toolchain
-	$(PY) -m e2e.cluster up
+	$(PY) -m e2e.cluster up --node $(NODE_KIND)
 
 cluster-down: venv
 	$(PY) -m e2e.cluster down
@@ -120,4 +123,4 @@ cluster-down: venv
 # A fresh cluster for every run, stopped whatever the outcome (an interrupt included).
 e2e: toolchain
 	$(PY) -m e2e.cluster down
-	trap '$(PY) -m e2e.cluster down' EXIT; $(PY) -m e2e.cluster up && BLUEGREEN_E2E_REQUIRED=1 $(VENV)/bin/pytest e2e -v -s
+	trap '$(PY) -m e2e.cluster down' EXIT; $(PY) -m e2e.cluster up --node $(NODE_KIND) && BLUEGREEN_E2E_REQUIRED=1 $(VENV)/bin/pytest e2e -v -s

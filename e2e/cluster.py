@@ -1,7 +1,9 @@
-"""A local control plane (kwokctl's binary runtime, fake nodes): `python -m e2e.cluster up|down|env`.
+"""A local cluster: `python -m e2e.cluster up [--node kwok|real] | down | env`.
 
-Everything lives under <checkout>/.e2e/: kwok's work dir, the kubeconfig and an env file a shell can source. Every
-listener binds 127.0.0.1, and the user's ~/.kube/config and ~/.pulumi are never read or written.
+kwok (the default): kwokctl's binary runtime, simulated nodes, no root, every listener on 127.0.0.1.
+real: the same control plane plus one real node in namespaces of its own (e2e/node.py; Linux, root).
+Everything lives under <checkout>/.e2e/: the cluster's state, the kubeconfig and an env file a shell
+can source. The user's ~/.kube/config and ~/.pulumi are never read or written.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from e2e import node
 from e2e.env import STATE_DIR, E2EError, run, say
 from e2e.toolchain import PULUMI_HOME, tool, toolchain_bin_dirs
 
@@ -55,7 +58,7 @@ _LOOPBACK_HOSTS = ("127.0.0.1", "[::1]")
 
 def environment() -> dict[str, str]:
     """The variables the env file exports, for a harness's subprocesses (PATH from this process's PATH)."""
-    path = os.pathsep.join([*map(str, toolchain_bin_dirs()), os.environ.get("PATH", "")])
+    path = os.pathsep.join([*map(str, _bin_dirs()), os.environ.get("PATH", "")])
     return {
         "PATH": path,
         "PULUMI_HOME": str(PULUMI_HOME),
@@ -66,24 +69,44 @@ def environment() -> dict[str, str]:
     }
 
 
+def _bin_dirs() -> list[Path]:
+    """The toolchain's; with a real node, its kubectl and pulumi wrappers first (they enter its network)."""
+    return [node.WRAPPERS, *toolchain_bin_dirs()] if node.is_up() else toolchain_bin_dirs()
+
+
 def _kwok_env() -> dict[str, str]:
     # kwokctl runs kubectl, which must find the toolchain's and only ever write our kubeconfig.
     return {**os.environ, **environment(), "KWOK_WORKDIR": str(KWOK_WORKDIR)}
 
 
 def _state() -> list[Path]:
-    return [path for path in (KWOK_WORKDIR, KUBECONFIG, ENV_FILE, KUBE_CACHE) if path.exists()]
+    return [path for path in (KWOK_WORKDIR, KUBECONFIG, ENV_FILE, KUBE_CACHE, node.ROOT) if path.exists()]
 
 
 def is_up() -> bool:
-    return ENV_FILE.exists() and CLUSTER_DIR.exists()
+    return ENV_FILE.exists() and (CLUSTER_DIR.exists() or node.is_up())
 
 
-def up() -> None:
-    """Start the cluster and wait until it serves and NODES nodes are Ready; on any failure leave nothing behind."""
+def is_real() -> bool:
+    """The cluster up is the real node (containers run, Services answer)."""
+    return ENV_FILE.exists() and node.is_up()
+
+
+def up(kind: str = "kwok") -> None:
+    """Start the cluster and wait until it serves and its nodes are Ready; on any failure leave nothing behind."""
     started = time.monotonic()
     if _state():
         raise E2EError(f"a cluster is already up (state in {STATE_DIR}): stop it with `{_DOWN_HINT}`")
+    if kind == "real":
+        try:
+            node.up(KUBECONFIG)
+            _write_env_file()
+        except BaseException:
+            KUBECONFIG.unlink(missing_ok=True)
+            ENV_FILE.unlink(missing_ok=True)
+            raise
+        say(f"cluster up (real node) in {time.monotonic() - started:.1f} s: source {ENV_FILE}")
+        return
     binaries = [tool(name) for name in (*_COMPONENT_FLAGS.values(), "kwokctl", "kubectl")]
     if missing := [str(path) for path in binaries if not path.is_file()]:
         raise E2EError(f"the toolchain is not built ({', '.join(missing)} missing): run `python -m e2e.toolchain`")
@@ -111,6 +134,10 @@ def _start() -> None:
     run(scale, what="kwokctl scale node", env=env, timeout=_KWOKCTL_TIMEOUT_SECONDS)
     _wait_ready(env, deadline=time.monotonic() + READY_TIMEOUT_SECONDS)
     _check_loopback_only()
+    _write_env_file()
+
+
+def _write_env_file() -> None:
     ENV_FILE.write_text(
         "# Written by `python -m e2e.cluster up`; removed by `python -m e2e.cluster down`.\n"
         + "".join(
@@ -121,7 +148,7 @@ def _start() -> None:
 
 
 def _shell_path() -> str:
-    return shlex.quote(os.pathsep.join(map(str, toolchain_bin_dirs()))) + ':"$PATH"'
+    return shlex.quote(os.pathsep.join(map(str, _bin_dirs()))) + ':"$PATH"'
 
 
 def _wait_ready(env: dict[str, str], *, deadline: float) -> None:
@@ -235,20 +262,31 @@ def _stop(*, quiet: bool) -> None:
 
 
 def down() -> None:
-    """Stop the cluster and remove its state; nothing up is not an error."""
-    if not _state() and not _cluster_pids():
+    """Stop the cluster (either kind) and remove its state; nothing up is not an error."""
+    real = node.ROOT.exists() or node.NETNS_PATH.exists()
+    if not _state() and not _cluster_pids() and not real:
         say(f"no cluster is up (nothing in {STATE_DIR})")
         return
-    _stop(quiet=False)
+    if real:
+        node.down()
+    if KWOK_WORKDIR.exists() or _cluster_pids():
+        _stop(quiet=False)
+        return
+    shutil.rmtree(KUBE_CACHE, ignore_errors=True)
+    KUBECONFIG.unlink(missing_ok=True)
+    ENV_FILE.unlink(missing_ok=True)
+    say(f"cluster is down; removed {node.ROOT}, {KUBECONFIG} and {ENV_FILE}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m e2e.cluster", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=("up", "down", "env"))
-    command = parser.parse_args(argv).command
+    parser.add_argument("--node", choices=("kwok", "real"), default="kwok", help="simulated nodes, or one real node")
+    args = parser.parse_args(argv)
+    command = args.command
     try:
         if command == "up":
-            up()
+            up(args.node)
         elif command == "down":
             down()
         elif is_up():

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from e2e import cluster, toolchain
+from e2e import cluster, node, toolchain
 from e2e.env import CHECKOUT, STATE_DIR
 
 REPORT = STATE_DIR / "report.json"
@@ -87,6 +87,8 @@ def shell() -> Shell:
         if os.environ.get(REQUIRED):
             pytest.fail("no local cluster, though make e2e started one", pytrace=False)
         pytest.skip("no local cluster: run make e2e (or make cluster first)")
+    if cluster.is_real():
+        node.enter()  # the watch and the probes run in this process
     env = {**os.environ, **cluster.environment()}
     env["PULUMI_BACKEND_URL"] = f"file://{STATE_DIR / 'state'}"
     env["PULUMI_CONFIG_PASSPHRASE"] = "e2e"

@@ -29,6 +29,7 @@ PULUMI_HOME = STATE_DIR / "pulumi-home"
 _K8S_BUILD_DATE = "1970-01-01T00:00:00Z"
 _PROBE_TIMEOUT_SECONDS = 60
 _PLUGIN_TIMEOUT_SECONDS = 300
+_APT_TIMEOUT_SECONDS = 600
 
 Pins = dict[str, dict[str, str]]
 
@@ -128,6 +129,15 @@ def _build_provider(v: str, pin: Pins, go: _Go, out: Path) -> None:
 
 
 def _build_kubernetes(v: str, pin: Pins, go: _Go, out: Path) -> None:
+    _build_k8s_commands(v, go, out, _K8S_BINARIES)
+
+
+def _build_node_kubernetes(v: str, pin: Pins, go: _Go, out: Path) -> None:
+    # The same module, flags and stamps as the control plane's build, so Go's cache serves what they share.
+    _build_k8s_commands(v, go, out, _NODE_K8S_BINARIES)
+
+
+def _build_k8s_commands(v: str, go: _Go, out: Path, binaries: tuple[str, ...]) -> None:
     major, minor, patch = v.split(".")
     go.init()
     upstream = go.gomod(f"k8s.io/kubernetes@v{v}")
@@ -140,7 +150,7 @@ def _build_kubernetes(v: str, pin: Pins, go: _Go, out: Path) -> None:
         if r["New"]["Path"].startswith("./staging/")
     ]
     go("mod", "edit", *edits)
-    cmds = [f"k8s.io/kubernetes/cmd/{name}" for name in _K8S_BINARIES]
+    cmds = [f"k8s.io/kubernetes/cmd/{name}" for name in binaries]
     go("get", *(f"{cmd}@v{v}" for cmd in cmds))
     fields = {"gitVersion": f"v{v}", "gitMajor": major, "gitMinor": minor, "gitTreeState": "clean"}
     fields["buildDate"] = _K8S_BUILD_DATE
@@ -170,7 +180,52 @@ def _build_kwok(v: str, pin: Pins, go: _Go, out: Path) -> None:
     go("install", "-trimpath", f"sigs.k8s.io/kwok/cmd/kwok@v{v}", f"sigs.k8s.io/kwok/cmd/kwokctl@v{v}", GOBIN=str(out))
 
 
+def _build_containerd(v: str, pin: Pins, go: _Go, out: Path) -> None:
+    cmds = (f"github.com/containerd/containerd/v2/cmd/{name}@v{v}" for name in _CONTAINERD_BINARIES)
+    go("install", "-trimpath", *cmds, GOBIN=str(out))
+
+
+def _build_runc(v: str, pin: Pins, go: _Go, out: Path) -> None:
+    # seccomp needs cgo and libseccomp's headers (Debian libseccomp-dev, see NODE_PACKAGES).
+    go(
+        "install",
+        "-trimpath",
+        "-tags",
+        "seccomp",
+        f"github.com/opencontainers/runc@v{v}",
+        GOBIN=str(out),
+        CGO_ENABLED="1",
+    )
+
+
+def _build_cni(v: str, pin: Pins, go: _Go, out: Path) -> None:
+    cmds = (f"github.com/containernetworking/plugins/plugins/{path}@v{v}" for path in _CNI_PLUGINS.values())
+    go("install", "-trimpath", *cmds, GOBIN=str(out))
+
+
+def _build_crane(v: str, pin: Pins, go: _Go, out: Path) -> None:
+    go("install", "-trimpath", f"github.com/google/go-containerregistry/cmd/crane@v{v}", GOBIN=str(out))
+
+
+def _build_kube_router(v: str, pin: Pins, go: _Go, out: Path) -> None:
+    go("install", "-trimpath", f"github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@v{v}", GOBIN=str(out))
+
+
+def _build_coredns(v: str, pin: Pins, go: _Go, out: Path) -> None:
+    go("install", "-trimpath", f"github.com/coredns/coredns@v{v}", GOBIN=str(out))
+
+
 _K8S_BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+_NODE_K8S_BINARIES = ("kubelet", "kube-proxy")
+_CONTAINERD_BINARIES = ("containerd", "containerd-shim-runc-v2", "ctr")
+_CNI_PLUGINS = {
+    "bridge": "main/bridge",
+    "host-local": "ipam/host-local",
+    "loopback": "main/loopback",
+    "portmap": "meta/portmap",
+}
+NODE_PACKAGES = ("iptables", "nftables", "conntrack", "ipset", "libseccomp-dev", "pkg-config")
+"""Debian packages the real node needs: kube-proxy's and kube-router's tools, and runc's seccomp headers."""
 
 
 @dataclass(frozen=True)
@@ -181,6 +236,7 @@ class Component:
     probes: Mapping[str, tuple[str, ...] | None]
     prefix: str  # what precedes the version in that output
     build: Callable[[str, Pins, _Go, Path], None]
+    node: bool = False  # a part of the real node only: built with --node
 
     def home(self, pin: Pins) -> Path:
         return cache_root() / "toolchain" / f"{self.name}-{pin[self.pin]['version']}"
@@ -199,6 +255,20 @@ COMPONENTS = (
     ),
     Component("etcd", "etcd", {"etcd": ("--version",)}, "", _build_etcd),
     Component("kwok", "kwok", {"kwok": ("--version",), "kwokctl": ("--version",)}, "v", _build_kwok),
+    Component(
+        "kubelet",
+        "kubernetes",
+        {name: ("--version",) for name in _NODE_K8S_BINARIES},
+        "v",
+        _build_node_kubernetes,
+        node=True,
+    ),
+    Component("containerd", "containerd", dict.fromkeys(_CONTAINERD_BINARIES), "", _build_containerd, node=True),
+    Component("runc", "runc", {"runc": None}, "", _build_runc, node=True),
+    Component("cni", "cni-plugins", dict.fromkeys(_CNI_PLUGINS), "", _build_cni, node=True),
+    Component("crane", "crane", {"crane": None}, "", _build_crane, node=True),
+    Component("kube-router", "kube-router", {"kube-router": None}, "", _build_kube_router, node=True),
+    Component("coredns", "coredns", {"coredns": None}, "", _build_coredns, node=True),
 )
 _BY_NAME = {c.name: c for c in COMPONENTS}
 
@@ -386,6 +456,36 @@ def _provider_plugin(pin: Pins, *, install: bool) -> str | None:
     return None
 
 
+def _installed(package: str) -> bool:
+    try:
+        status = run(["dpkg-query", "-W", "-f=${Status}", package], what="dpkg-query")
+    except E2EError:
+        return False
+    return status.strip() == "install ok installed"
+
+
+def _node_packages(*, install: bool) -> str | None:
+    """NODE_PACKAGES installed with apt-get when missing (as root); None when all are there."""
+    missing = [package for package in NODE_PACKAGES if not _installed(package)]
+    if not missing:
+        return None
+    command = f"apt-get install -y {' '.join(missing)}"
+    if not install:
+        return f"Debian packages {', '.join(missing)} ({command})"
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise E2EError(f"the real node needs the Debian packages {', '.join(missing)}: run `{command}` as root")
+    started = time.monotonic()
+    say(f"installing Debian packages for the real node: {', '.join(missing)}")
+    log = cache_root() / "build" / "apt.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run(["apt-get", "update", "-q"], what="apt-get update", env=env, log=log, timeout=_APT_TIMEOUT_SECONDS)
+    install_cmd = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing]
+    run(install_cmd, what="apt-get install", env=env, log=log, timeout=_APT_TIMEOUT_SECONDS)
+    say(f"Debian packages installed in {time.monotonic() - started:.0f} s")
+    return None
+
+
 def requirement(package: str) -> str | None:
     """The version requirements.txt pins `package` to, if it does."""
     requirements = (CHECKOUT / "requirements.txt").read_text()
@@ -431,13 +531,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m e2e.toolchain", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only verify; exit 1 naming what is missing")
     parser.add_argument("--only", choices=sorted(_BY_NAME), help="build or check just this component")
+    parser.add_argument("--node", action="store_true", help="the real node's parts too (Linux, root for apt-get)")
     args = parser.parse_args(argv)
     started = time.monotonic()
     pin = pins()
-    selected = [_BY_NAME[args.only]] if args.only else list(COMPONENTS)
+    selected = [_BY_NAME[args.only]] if args.only else [c for c in COMPONENTS if args.node or not c.node]
     found: dict[str, str] = {}
     missing: list[str] = []
     try:
+        wants_node = args.node or (args.only and _BY_NAME[args.only].node)
+        if wants_node and (problem := _node_packages(install=not args.check)):
+            missing.append(problem)
         for c in selected:
             if args.check:
                 try:

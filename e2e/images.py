@@ -1,0 +1,111 @@
+"""The real node's container images: the project's own small programs (e2e/images), never pulled.
+
+Each static binary becomes a one-layer OCI image with crane, through a registry crane serves on the
+node's loopback for the seconds it takes, then is imported into the node's containerd.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import subprocess
+import tarfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Final
+
+from e2e.env import CHECKOUT, E2EError, run, say
+from e2e.node_files import SANDBOX_IMAGE
+
+SOURCE: Final = CHECKOUT / "e2e" / "images"
+ECHO: Final = "bluegreen.local/e2e/echo:1"
+RELAY: Final = "bluegreen.local/e2e/relay:1"
+PROBE: Final = "bluegreen.local/e2e/probe:1"
+IMAGES: Final = {"echo": ECHO, "relay": RELAY, "probe": PROBE, "pause": SANDBOX_IMAGE}
+"""Program (a directory of e2e/images) -> the image reference the node knows it by."""
+_REGISTRY: Final = "127.0.0.1:5000"
+_REGISTRY_WAIT_SECONDS: Final = 20
+
+Inside = Callable[[Sequence[str | Path]], list[str]]
+"""Prefixes a command so it runs in the node's network namespace."""
+
+
+def build_programs(out: Path, log: Path) -> None:
+    """go build every program of e2e/images into `out` (static, stripped)."""
+    out.mkdir(parents=True, exist_ok=True)
+    env = {"CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false -mod=mod"}
+    build = ["go", "build", "-trimpath", "-ldflags=-s -w", "-o", f"{out}/", "./..."]
+    run(build, what="e2e images build", env={**os.environ, **env}, cwd=SOURCE, log=log)
+
+
+def _layer(binary: Path) -> bytes:
+    """A layer holding only /<name>, root-owned and executable."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo(binary.name)
+        data = binary.read_bytes()
+        info.size, info.mode, info.uid, info.gid, info.mtime = len(data), 0o755, 0, 0, 0
+        tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def _registry(crane: Path, inside: Inside, log: Path) -> Iterator[None]:
+    with log.open("a") as out:
+        proc = subprocess.Popen(
+            inside([crane, "registry", "serve", "--address", _REGISTRY]), stdout=out, stderr=out, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + _REGISTRY_WAIT_SECONDS
+        while True:
+            try:
+                run(inside([crane, "catalog", "--insecure", _REGISTRY]), what="crane catalog")
+                break
+            except E2EError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise E2EError(f"crane's registry did not answer on {_REGISTRY} (log: {log})") from None
+                time.sleep(0.2)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def build_images(crane: Path, binaries: Path, out: Path, inside: Inside, log: Path) -> dict[str, Path]:
+    """One OCI image tarball per program, entrypoint /<program>; returns program -> tarball."""
+    out.mkdir(parents=True, exist_ok=True)
+    tarballs = {}
+    with _registry(crane, inside, log):
+        for name in IMAGES:
+            layer = out / f"{name}.layer.tar"
+            layer.write_bytes(_layer(binaries / name))
+            staged, final = f"{_REGISTRY}/{name}:staged", f"{_REGISTRY}/{name}:final"
+            run(inside([crane, "append", "--insecure", "--oci-empty-base", "-f", layer, "-t", staged]), what="crane")
+            mutate: list[str | Path] = [
+                crane,
+                "mutate",
+                "--insecure",
+                "--entrypoint",
+                f"/{name}",
+                "--set-platform",
+                "linux/amd64",
+            ]
+            run(inside([*mutate, "-t", final, staged]), what="crane mutate")
+            tarballs[name] = out / f"{name}.tar"
+            run(inside([crane, "pull", "--insecure", final, tarballs[name]]), what="crane pull")
+    return tarballs
+
+
+def import_images(ctr: Path, socket: Path, tarballs: dict[str, Path]) -> None:
+    """Into containerd's k8s.io namespace, tagged with the names pods use."""
+    base: list[str | Path] = [ctr, "--address", socket, "--namespace", "k8s.io"]
+    for name, tarball in tarballs.items():
+        run([*base, "images", "import", tarball], what=f"ctr images import {name}")
+        run([*base, "images", "tag", "--force", f"{_REGISTRY}/{name}:final", IMAGES[name]], what="ctr images tag")
+    say(f"images imported: {', '.join(IMAGES.values())}")

@@ -1,0 +1,110 @@
+// Command echo answers every HTTP request with -text: the backend of the end-to-end suite's stacks.
+//
+// Its flags are http-echo's (-listen, -text, -status-code), so a stack written for that image runs
+// unchanged. Two more paths serve the tests: /health answers 200 whatever the fault, and /fault turns
+// the answer to errors or slowness at run time (PUT /fault?status=500&delay=2s; DELETE /fault clears it).
+// On SIGTERM it stops accepting, finishes what is in flight and closes idle keep-alive connections.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+type fault struct {
+	mu     sync.Mutex
+	status int
+	delay  time.Duration
+}
+
+func (f *fault) get() (int, time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.status, f.delay
+}
+
+func (f *fault) set(status int, delay time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.status, f.delay = status, delay
+}
+
+func main() {
+	listen := flag.String("listen", ":5678", "address and port to listen on")
+	text := flag.String("text", "", "the answer's body (a newline is added)")
+	statusCode := flag.Int("status-code", http.StatusOK, "the answer's status")
+	flag.Parse()
+	if *text == "" {
+		log.Fatal("-text is required")
+	}
+	current := &fault{status: *statusCode}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/fault", func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodPut:
+			status, err := strconv.Atoi(r.URL.Query().Get("status"))
+			if err != nil || status < 100 || status > 599 {
+				http.Error(w, "status: an HTTP status code, 100-599", http.StatusBadRequest)
+				return
+			}
+			delay := time.Duration(0)
+			if raw := r.URL.Query().Get("delay"); raw != "" {
+				if delay, err = time.ParseDuration(raw); err != nil || delay < 0 || delay > time.Minute {
+					http.Error(w, "delay: a Go duration, 0 to 1m", http.StatusBadRequest)
+					return
+				}
+			}
+			current.set(status, delay)
+		case http.MethodDelete:
+			current.set(*statusCode, 0)
+		default:
+			http.Error(w, "PUT or DELETE", http.StatusMethodNotAllowed)
+			return
+		}
+		status, delay := current.get()
+		fmt.Fprintf(w, "status=%d delay=%s\n", status, delay)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		status, delay := current.get()
+		if delay > 0 {
+			select {
+			case <-time.After(delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(status)
+		fmt.Fprintln(w, *text)
+	})
+
+	server := &http.Server{Addr: *listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := server.Shutdown(shutdown); err != nil {
+			log.Printf("shutdown: %v", err)
+		}
+	}()
+	log.Printf("listening on %s", *listen)
+	if err := server.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
+}

@@ -1,0 +1,3 @@
+module bluegreen.local/images
+
+go 1.24

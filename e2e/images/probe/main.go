@@ -1,0 +1,142 @@
+// Command probe sends a bounded number of HTTP GETs to one URL: the smoke client and the traffic
+// probe of the end-to-end suite.
+//
+// Without -csv it prints each answer's body and exits 1 at the first failure (a transport error or
+// a status >= 400), like a loop of `curl -fsS`. With -csv it sends every request whatever happens and
+// prints one line per request: sequence, start (ms since the first), latency (ms), status (0 for a
+// transport error), then the body's first line or the error. Requests go out at -rate per second
+// (each on its own, so a slow answer never slows the rate) or one after another when -rate is 0.
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+const (
+	maxRequests = 20000
+	maxRate     = 200
+	maxDuration = 120 * time.Second
+)
+
+type result struct {
+	seq     int
+	start   time.Duration
+	latency time.Duration
+	status  int
+	answer  string
+}
+
+func main() {
+	n := flag.Int("n", 5, "requests to send (at most 20000)")
+	rate := flag.Float64("rate", 0, "requests per second (at most 200); 0 sends them one after another")
+	timeout := flag.Duration("timeout", 5*time.Second, "each request's timeout")
+	keepAlive := flag.Bool("keepalive", false, "reuse connections (default: a new connection per request)")
+	csv := flag.Bool("csv", false, "one CSV line per request, and never stop early")
+	flag.Parse()
+	if flag.NArg() != 1 {
+		log.Fatal("usage: probe [flags] URL")
+	}
+	if *n < 1 || *n > maxRequests || *rate < 0 || *rate > maxRate {
+		log.Fatalf("-n must be 1-%d and -rate 0-%d", maxRequests, maxRate)
+	}
+	if *rate > 0 && float64(*n)/(*rate) > maxDuration.Seconds() {
+		log.Fatalf("-n/-rate must be at most %s", maxDuration)
+	}
+	url := flag.Arg(0)
+	client := &http.Client{
+		Timeout:   *timeout,
+		Transport: &http.Transport{DisableKeepAlives: !*keepAlive, MaxIdleConnsPerHost: 4},
+	}
+	out := bufio.NewWriter(os.Stdout)
+	defer out.Flush()
+	begin := time.Now()
+	deadline := begin.Add(maxDuration)
+
+	if *rate == 0 {
+		for seq := 1; seq <= *n && time.Now().Before(deadline); seq++ {
+			r := get(client, url, seq, begin)
+			if *csv {
+				writeCSV(out, r)
+				continue
+			}
+			if r.status == 0 || r.status >= 400 {
+				out.Flush()
+				fmt.Fprintf(os.Stderr, "probe: request %d: %s\n", seq, describe(r))
+				os.Exit(1)
+			}
+			fmt.Fprintln(out, r.answer)
+		}
+		return
+	}
+
+	results := make([]result, *n)
+	var wg sync.WaitGroup
+	interval := time.Duration(float64(time.Second) / *rate)
+	for seq := 1; seq <= *n; seq++ {
+		time.Sleep(time.Until(begin.Add(time.Duration(seq-1) * interval)))
+		wg.Add(1)
+		go func(seq int) {
+			defer wg.Done()
+			results[seq-1] = get(client, url, seq, begin)
+		}(seq)
+	}
+	wg.Wait()
+	failed := 0
+	for _, r := range results {
+		if r.status == 0 || r.status >= 400 {
+			failed++
+		}
+		if *csv {
+			writeCSV(out, r)
+		} else if r.status > 0 && r.status < 400 {
+			fmt.Fprintln(out, r.answer)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "probe: %d requests, %d failed\n", *n, failed)
+	if failed > 0 && !*csv {
+		out.Flush()
+		os.Exit(1)
+	}
+}
+
+func get(client *http.Client, url string, seq int, begin time.Time) result {
+	start := time.Now()
+	r := result{seq: seq, start: start.Sub(begin)}
+	resp, err := client.Get(url)
+	if err != nil {
+		r.latency, r.answer = time.Since(start), err.Error()
+		return r
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	r.latency, r.status = time.Since(start), resp.StatusCode
+	if err != nil {
+		r.status, r.answer = 0, err.Error()
+		return r
+	}
+	r.answer = strings.SplitN(strings.TrimSpace(string(body)), "\n", 2)[0]
+	return r
+}
+
+func describe(r result) string {
+	if r.status == 0 {
+		return r.answer
+	}
+	return fmt.Sprintf("HTTP %d: %s", r.status, r.answer)
+}
+
+func writeCSV(out io.Writer, r result) {
+	answer := strings.ReplaceAll(r.answer, `"`, `""`)
+	fmt.Fprintf(out, "%d,%.1f,%.1f,%d,\"%s\"\n", r.seq, ms(r.start), ms(r.latency), r.status, answer)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
