@@ -32,9 +32,15 @@ NAMESPACE ?= bluegreen-dev
 FRONTEND ?= frontend
 SMOKE_REQUESTS ?= 5
 SMOKE_POD := smoke-$(shell date +%s)
+SMOKE_URL = http://$(FRONTEND).$(NAMESPACE).svc.cluster.local/
+# The client pod: its image, the UID and GID it runs as, and its command as a JSON array.
 # curlimages/curl runs as the user name curl_user (UID 100, group curl_group, GID 101): the pod
 # gives the numbers, as runAsNonRoot under the namespace's restricted admission requires.
-SMOKE_OVERRIDES = {"spec":{"securityContext":{"runAsNonRoot":true,"runAsUser":100,"runAsGroup":101,"seccompProfile":{"type":"RuntimeDefault"}},"containers":[{"name":"$(SMOKE_POD)","image":"curlimages/curl:8.11.1","command":["sh","-c","for i in $$(seq $(SMOKE_REQUESTS)); do curl -fsS --max-time 5 http://$(FRONTEND).$(NAMESPACE).svc.cluster.local/ || exit 1; done"],"securityContext":{"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]},"readOnlyRootFilesystem":true}}]}}
+SMOKE_IMAGE ?= curlimages/curl:8.11.1
+SMOKE_UID ?= 100
+SMOKE_GID ?= 101
+SMOKE_COMMAND ?= ["sh","-c","for i in $$(seq $(SMOKE_REQUESTS)); do curl -fsS --max-time 5 $(SMOKE_URL) || exit 1; done"]
+SMOKE_OVERRIDES = {"spec":{"securityContext":{"runAsNonRoot":true,"runAsUser":$(SMOKE_UID),"runAsGroup":$(SMOKE_GID),"seccompProfile":{"type":"RuntimeDefault"}},"containers":[{"name":"$(SMOKE_POD)","image":"$(SMOKE_IMAGE)","command":$(SMOKE_COMMAND),"securityContext":{"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]},"readOnlyRootFilesystem":true}}]}}
 
 # Every plan goes through the policy pack unless POLICY_PACK is set empty.
 POLICY_PACK ?= policies
@@ -105,7 +111,7 @@ bench: venv
 
 smoke:
 	kubectl run $(SMOKE_POD) --namespace $(NAMESPACE) --rm -i --quiet --restart=Never \
-		--image=curlimages/curl:8.11.1 --overrides='$(SMOKE_OVERRIDES)'
+		--image=$(SMOKE_IMAGE) --overrides='$(SMOKE_OVERRIDES)'
 
 # The real engine, built from Go modules (pins in e2e/versions.toml) and cached outside the checkout.
 # NODE=real: one real node (containers run; Linux and root) instead of kwok's simulated ones.

@@ -25,11 +25,20 @@ RELAY: Final = "bluegreen.local/e2e/relay:1"
 PROBE: Final = "bluegreen.local/e2e/probe:1"
 IMAGES: Final = {"echo": ECHO, "relay": RELAY, "probe": PROBE, "pause": SANDBOX_IMAGE}
 """Program (a directory of e2e/images) -> the image reference the node knows it by."""
+STAND_INS: Final = {"hashicorp/http-echo:1.0.0": ECHO, "nginxinc/nginx-unprivileged:1.27.4-alpine": RELAY}
+"""The images Pulumi.dev.yaml names -> the project's own programs with the same flags and ports."""
 _REGISTRY: Final = "127.0.0.1:5000"
 _REGISTRY_WAIT_SECONDS: Final = 20
 
 Inside = Callable[[Sequence[str | Path]], list[str]]
 """Prefixes a command so it runs in the node's network namespace."""
+
+
+def localize(stack_file: str) -> str:
+    """A stack file with its upstream images replaced by the project's own (the suite's stacks run those)."""
+    for upstream, own in STAND_INS.items():
+        stack_file = stack_file.replace(upstream, own)
+    return stack_file
 
 
 def build_programs(out: Path, log: Path) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from e2e import cluster, toolchain
+from e2e import cluster, images, toolchain
 from e2e.conftest import Done, Shell
 from e2e.env import CHECKOUT
 from e2e.project import Project, copy_checkout
@@ -44,6 +44,9 @@ _seen: dict[str, Any] = {}
 def project(shell: Shell) -> Iterator[Project]:
     work = Project(shell)
     work.files = copy_checkout(work.root)
+    # The dev stack as shipped, but on the project's own images (the real node never pulls).
+    stack_file = work.root / "Pulumi.dev.yaml"
+    stack_file.write_text(images.localize(stack_file.read_text()))
     _seen["copied_files"] = len(work.files)
     yield work
     # Whatever failed, leave nothing behind (the Services and the namespace are protected).
@@ -115,10 +118,10 @@ def test_make_up_creates_every_object_available_with_the_readme_outputs(shell: S
         "serviceDns": f"{APP}.{NAMESPACE}.svc.cluster.local",
         "clusterIp": cluster_ip,
         "previewServiceName": f"{APP}-preview",
-        "blueImage": "hashicorp/http-echo:1.0.0",
+        "blueImage": images.ECHO,
         "blueVersion": "1.1",
         "blueReplicas": 2,
-        "greenImage": "hashicorp/http-echo:1.0.0",
+        "greenImage": images.ECHO,
         "greenVersion": "1.2",
         "greenReplicas": 2,
     }
@@ -137,7 +140,7 @@ def test_make_up_creates_every_object_available_with_the_readme_outputs(shell: S
 def test_the_first_run_changes_only_the_stack_files_salt(project: Project) -> None:
     # The CLI writes an encryptionsalt into Pulumi.dev.yaml when it creates the stack; nothing else changes.
     written = (project.root / "Pulumi.dev.yaml").read_text().splitlines()
-    shipped = (CHECKOUT / "Pulumi.dev.yaml").read_text().splitlines()
+    shipped = images.localize((CHECKOUT / "Pulumi.dev.yaml").read_text()).splitlines()
     added = [line for line in written if line not in shipped]
     assert [line.split(":", 1)[0] for line in added] == ["encryptionsalt"]
     assert [line for line in written if not line.startswith("encryptionsalt:")] == shipped
@@ -482,14 +485,15 @@ def _apps_config(project: Project) -> None:
     for key, value in (
         ("namespace", APPS_NAMESPACE),
         ("activeColor", "blue"),
-        ("blueImage", "hashicorp/http-echo:1.0.0"),
+        ("blueImage", images.ECHO),
         ("blueVersion", "1.1"),
-        ("greenImage", "hashicorp/http-echo:1.0.0"),
+        ("greenImage", images.ECHO),
         ("greenVersion", "1.2"),
         ("containerPort", "5678"),
     ):
         run("config", "set", f"bluegreen:{key}", value, stack=stack)
     run("config", "set", "--path", "bluegreen:args[0]", "--", "-listen=:{port}", stack=stack)
+    run("config", "set", "--path", "bluegreen:args[1]", "--", "-text={version} ({color})", stack=stack)
     for index, name in enumerate(("backend", "api", "search")):
         run("config", "set", "--path", f"bluegreen:apps[{index}].name", name, stack=stack)
     run("config", "set", "--secret", "--path", "bluegreen:env.API_TOKEN", TOKEN, stack=stack)

@@ -6,6 +6,7 @@
 // prints one line per request: sequence, start (ms since the first), latency (ms), status (0 for a
 // transport error), then the body's first line or the error. Requests go out at -rate per second
 // (each on its own, so a slow answer never slows the rate) or one after another when -rate is 0.
+// SIGTERM or SIGINT stops sending: the requests in flight finish and are reported.
 package main
 
 import (
@@ -16,8 +17,11 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"os/signal"
+	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -60,9 +64,20 @@ func main() {
 	defer out.Flush()
 	begin := time.Now()
 	deadline := begin.Add(maxDuration)
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	halted := false
+	stopped := func() bool {
+		select {
+		case <-stop:
+			halted = true
+		default:
+		}
+		return halted
+	}
 
 	if *rate == 0 {
-		for seq := 1; seq <= *n && time.Now().Before(deadline); seq++ {
+		for seq := 1; seq <= *n && time.Now().Before(deadline) && !stopped(); seq++ {
 			r := get(client, url, seq, begin)
 			if *csv {
 				writeCSV(out, r)
@@ -78,18 +93,32 @@ func main() {
 		return
 	}
 
-	results := make([]result, *n)
+	results := make([]result, 0, *n)
+	var mu sync.Mutex
 	var wg sync.WaitGroup
 	interval := time.Duration(float64(time.Second) / *rate)
+	timer := time.NewTimer(0)
+	sent := 0
+send:
 	for seq := 1; seq <= *n; seq++ {
-		time.Sleep(time.Until(begin.Add(time.Duration(seq-1) * interval)))
+		timer.Reset(time.Until(begin.Add(time.Duration(seq-1) * interval)))
+		select {
+		case <-timer.C:
+		case <-stop:
+			break send
+		}
+		sent++
 		wg.Add(1)
 		go func(seq int) {
 			defer wg.Done()
-			results[seq-1] = get(client, url, seq, begin)
+			r := get(client, url, seq, begin)
+			mu.Lock()
+			results = append(results, r)
+			mu.Unlock()
 		}(seq)
 	}
 	wg.Wait()
+	sort.Slice(results, func(i, j int) bool { return results[i].seq < results[j].seq })
 	failed := 0
 	for _, r := range results {
 		if r.status == 0 || r.status >= 400 {
@@ -101,7 +130,7 @@ func main() {
 			fmt.Fprintln(out, r.answer)
 		}
 	}
-	fmt.Fprintf(os.Stderr, "probe: %d requests, %d failed\n", *n, failed)
+	fmt.Fprintf(os.Stderr, "probe: %d requests, %d failed\n", sent, failed)
 	if failed > 0 && !*csv {
 		out.Flush()
 		os.Exit(1)

@@ -1,0 +1,252 @@
+"""On the real node: the dev stack's containers really run, the gate's smoke check really answers, and
+traffic really moves with the selector.
+
+In order, on a temporary copy of this checkout whose dev stack uses the project's own images and sets
+readinessPath /health and smokePath / (so a color can be made to answer 500 while its pods stay
+Ready): `make up`, the containers as the kernel sees them, `make smoke` before and after a cutover,
+a refusal by the smoke check, cluster DNS and the NetworkPolicy, and a cutover under traffic from a
+bounded probe. Skipped on kwok, where no container runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from e2e import cluster, images, node
+from e2e.conftest import Done, Shell
+from e2e.env import STATE_DIR
+from e2e.project import Project, copy_checkout
+
+pytestmark = pytest.mark.skipif(
+    not cluster.is_real(), reason="needs the real node: make e2e (or make cluster NODE=real)"
+)
+
+NAMESPACE = "bluegreen-dev"
+APP = "backend"
+FRONTEND = "frontend"
+UID = 65532
+BACKEND_URL = f"http://{APP}.{NAMESPACE}.svc.cluster.local/"
+SMOKE = (
+    f"SMOKE_IMAGE={images.PROBE}",
+    f"SMOKE_UID={UID}",
+    f"SMOKE_GID={UID}",
+    'SMOKE_COMMAND=["/probe","-n","$(SMOKE_REQUESTS)","$(SMOKE_URL)"]',
+)
+PROBE_RATE = 20
+PROBE_LIMIT = 1800  # 90 s at PROBE_RATE: the probe is stopped as soon as the cutover has been seen through
+CSV_LINE = re.compile(r'^(\d+),([\d.]+),([\d.]+),(\d+),"(.*)"$')
+_seen: dict[str, Any] = {}
+
+
+@pytest.fixture(scope="module")
+def project(shell: Shell) -> Iterator[Project]:
+    work = Project(shell, root=STATE_DIR / "work" / "node")
+    work.files = copy_checkout(work.root)
+    stack_file = work.root / "Pulumi.dev.yaml"
+    stack_file.write_text(images.localize(stack_file.read_text()))
+    work.make("stack")
+    for key, value in (("readinessPath", "/health"), ("smokePath", "/")):
+        work.pulumi("config", "set", f"bluegreen:{key}", value)
+    # The API server's pod proxy connects from the bridge's address: the NetworkPolicy must admit it.
+    work.pulumi("config", "set", "--path", "bluegreen:apiServerCidrs[0]", "10.244.0.1/32")
+    yield work
+    work.pulumi("state", "unprotect", "--all", "--yes", check=False)
+    work.pulumi("destroy", "--yes", "--remove", check=False)
+    (STATE_DIR / "findings-node.json").write_text(json.dumps(_seen, indent=2, default=str) + "\n")
+
+
+def pods(shell: Shell, color: str) -> list[dict[str, Any]]:
+    found = shell.kubectl_json("get", "pods", "--namespace", NAMESPACE, "--selector", f"app={APP},color={color}")
+    return sorted(found["items"], key=lambda p: p["metadata"]["name"])
+
+
+def selector(shell: Shell) -> dict[str, str]:
+    return shell.kubectl_json("get", "service", APP, "--namespace", NAMESPACE)["spec"]["selector"]
+
+
+def task_pids() -> dict[str, int]:
+    """Container ID -> its process on this machine, as containerd reports its tasks."""
+    ctr = node.tool_path("containerd", "ctr")
+    listed = subprocess.run(
+        [str(ctr), "--address", str(node.LAYOUT.containerd_socket), "--namespace", "k8s.io", "tasks", "ls"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
+    return {fields[0]: int(fields[1]) for fields in (line.split() for line in listed.splitlines()[1:]) if fields}
+
+
+def kernel_view(pid: int) -> dict[str, str]:
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    root = next(line for line in Path(f"/proc/{pid}/mountinfo").read_text().splitlines() if line.split()[4] == "/")
+    return {
+        "Uid": " ".join(status["Uid"].split()),
+        "Gid": " ".join(status["Gid"].split()),
+        "NoNewPrivs": status["NoNewPrivs"].strip(),
+        "Seccomp": status["Seccomp"].strip(),
+        "CapEff": status["CapEff"].strip(),
+        "root": root.split()[5].split(",")[0],
+        "cmdline": Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip(),
+    }
+
+
+def answers(done: Done) -> list[str]:
+    return [line for line in done.stdout.splitlines() if line.startswith(f"{APP} ")]
+
+
+def set_fault(shell: Shell, color: str, query: str | None) -> None:
+    """Turn every pod of `color` to answer with a fault (query like status=500), or back (None)."""
+    for pod in pods(shell, color):
+        url = f"http://{pod['status']['podIP']}:5678/fault" + (f"?{query}" if query else "")
+        request = urllib.request.Request(url, method="PUT" if query else "DELETE")
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 200
+
+
+def run_probe_pod(shell: Shell, name: str, label: str) -> list[tuple[int, str]]:
+    """A one-off pod labelled app=<label> sends 20 requests to the backend's DNS name: (status, answer) each."""
+    overrides = {
+        "metadata": {"labels": {"app": label}},
+        "spec": {
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": UID,
+                "runAsGroup": UID,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "containers": [
+                {
+                    "name": name,
+                    "image": images.PROBE,
+                    "args": ["-csv", "-n", "20", "-rate", "10", "-timeout", "1s", BACKEND_URL],
+                    "securityContext": {
+                        "allowPrivilegeEscalation": False,
+                        "capabilities": {"drop": ["ALL"]},
+                        "readOnlyRootFilesystem": True,
+                    },
+                }
+            ],
+        },
+    }
+    run = ["kubectl", "run", name, "--namespace", NAMESPACE, "--rm", "-i", "--quiet", "--restart=Never"]
+    done = shell.run([*run, f"--image={images.PROBE}", f"--overrides={json.dumps(overrides)}"])
+    rows = [CSV_LINE.match(line) for line in done.stdout.splitlines()]
+    return [(int(m.group(4)), m.group(5)) for m in rows if m]
+
+
+def test_make_up_runs_real_containers_of_both_colors_under_the_restricted_profile(
+    shell: Shell, project: Project
+) -> None:
+    project.make("up", "YES=1")
+    containers = task_pids()
+    seen = {}
+    for color, version in (("blue", "1.1"), ("green", "1.2")):
+        found = pods(shell, color)
+        assert len(found) == 2
+        for pod in found:
+            (status,) = pod["status"]["containerStatuses"]
+            assert (pod["status"]["phase"], status["ready"], status["restartCount"]) == ("Running", True, 0)
+            runtime, _, container_id = status["containerID"].partition("://")
+            assert runtime == "containerd"
+            view = kernel_view(containers[container_id])
+            assert view == {
+                "Uid": f"{UID} {UID} {UID} {UID}",
+                "Gid": f"{UID} {UID} {UID} {UID}",
+                "NoNewPrivs": "1",
+                "Seccomp": "2",  # a seccomp filter: RuntimeDefault
+                "CapEff": "0000000000000000",
+                "root": "ro",
+                "cmdline": f"/echo -listen=:5678 -text=backend {version} ({color})",
+            }
+            seen[pod["metadata"]["name"]] = {"container": container_id[:12], **view}
+    _seen["containers"] = seen
+
+
+def test_make_smoke_prints_the_active_version_then_the_new_one_after_a_cutover(shell: Shell, project: Project) -> None:
+    before = project.make("smoke", *SMOKE)
+    assert answers(before) == ["backend 1.1 (blue)"] * 5
+    cutover = project.make("cutover", "COLOR=green", "YES=1")
+    smoke = [line.strip() for line in cutover.output.splitlines() if "pre-switch gate: smoke check" in line]
+    assert len(smoke) == 1
+    assert re.fullmatch(
+        rf"pre-switch gate: smoke check GET / via Pod {NAMESPACE}/{APP}-green-\S+:5678: HTTP 200", smoke[0]
+    )
+    after = project.make("smoke", *SMOKE)
+    assert answers(after) == ["backend 1.2 (green)"] * 5
+    _seen["smoke"] = {"before": answers(before), "gate": smoke, "after": answers(after)}
+
+
+def test_the_smoke_check_refuses_a_color_that_answers_500_and_traffic_stays(shell: Shell, project: Project) -> None:
+    set_fault(shell, "blue", "status=500")
+    try:
+        done = project.make("cutover", "COLOR=blue", "YES=1", check=False)
+    finally:
+        set_fault(shell, "blue", None)
+    assert done.returncode != 0
+    assert "Traceback" not in done.output
+    refusal = [line for line in done.stderr.splitlines() if line.startswith("bgctl: error:")]
+    assert len(refusal) == 1
+    assert re.search(
+        rf"smoke check GET / via Pod {NAMESPACE}/{APP}-blue-\S+:5678 answered HTTP 500 Internal Server Error: "
+        r"backend 1\.1 \(blue\)\. Traffic stays on green",
+        refusal[0],
+    ), refusal[0]
+    assert selector(shell) == {"app": APP, "color": "green"}
+    assert all(pod["status"]["containerStatuses"][0]["ready"] for pod in pods(shell, "blue"))
+    _seen["smoke_refusal"] = refusal
+
+
+def test_a_client_pod_reaches_the_backend_by_dns_name_and_a_stranger_is_refused(shell: Shell, project: Project) -> None:
+    client = run_probe_pod(shell, "client", FRONTEND)
+    stranger = run_probe_pod(shell, "stranger", "stranger")
+    assert len(client) == len(stranger) == 20
+    # kube-router admits a new pod once its IP is in the policy's ipset: the first requests may be refused.
+    assert client[10:] == [(200, "backend 1.2 (green)")] * 10
+    assert [status for status, _ in stranger] == [0] * 20
+    _seen["network_policy"] = {"client": client, "stranger": stranger[:3]}
+
+
+def test_a_cutover_under_traffic_moves_new_connections_once_and_drops_none(shell: Shell, project: Project) -> None:
+    cluster_ip = shell.kubectl_json("get", "service", APP, "--namespace", NAMESPACE)["spec"]["clusterIP"]
+    probe = [str(node.ROOT / "images" / "bin" / "probe"), "-csv", "-n", str(PROBE_LIMIT), "-rate", str(PROBE_RATE)]
+    started = time.monotonic()
+    with subprocess.Popen(
+        [*probe, "-timeout", "2s", f"http://{cluster_ip}/"], stdout=subprocess.PIPE, text=True
+    ) as proc:
+        try:
+            time.sleep(2)
+            switch = time.monotonic() - started
+            done = project.make("cutover", "COLOR=blue", "YES=1")
+            time.sleep(3)
+        finally:
+            proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    rows = [m for m in map(CSV_LINE.match, out.splitlines()) if m]
+    failed = [m.group(0) for m in rows if int(m.group(4)) != 200]
+    colors = [re.sub(r"^backend [\d.]+ \((\w+)\)$", r"\1", m.group(5)) for m in rows if int(m.group(4)) == 200]
+    runs = [c for i, c in enumerate(colors) if i == 0 or colors[i - 1] != c]
+    assert done.returncode == 0
+    assert failed == []
+    assert runs == ["green", "blue"]
+    assert len(rows) >= 2 * PROBE_RATE
+    moved = next(float(m.group(2)) / 1000 for m in rows if m.group(5).endswith("(blue)"))
+    _seen["traffic"] = {
+        "requests": len(rows),
+        "failed": len(failed),
+        "green": colors.count("green"),
+        "blue": colors.count("blue"),
+        "cutover_started_s": round(switch, 1),
+        "answers_moved_s": round(moved, 2),
+        "cutover_seconds": round(done.seconds, 1),
+    }
+    assert selector(shell) == {"app": APP, "color": "blue"}
