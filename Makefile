@@ -31,6 +31,7 @@ endif
 NAMESPACE ?= bluegreen-dev
 FRONTEND ?= frontend
 SMOKE_REQUESTS ?= 5
+SMOKE_TIMEOUT ?= 60
 SMOKE_POD := smoke-$(shell date +%s)
 SMOKE_URL = http://$(FRONTEND).$(NAMESPACE).svc.cluster.local/
 # The client pod: its image, the UID and GID it runs as, and its command as a JSON array.
@@ -60,8 +61,11 @@ help:
 	@echo "make smoke     a one-off pod calls the frontend $(SMOKE_REQUESTS) times and prints which backend version answered"
 	@echo "make bench     time and memory of evaluating the program, 1 to 200 apps"
 	@echo "make toolchain build (or reuse) the Pulumi CLI, YAML host, Kubernetes provider and control plane from Go modules"
-	@echo "make cluster   start a local control plane (kwok, 2 simulated nodes, 127.0.0.1 only); make cluster-down stops it"
-	@echo "make e2e       the Python program, bgctl and the YAML package through the real CLI on a fresh local cluster"
+	@echo "               NODE=real: and the real node's parts (containerd, runc, CNI, kubelet, kube-proxy, kube-router, CoreDNS)"
+	@echo "make cluster   start a local cluster (kwok, 2 simulated nodes, 127.0.0.1 only); make cluster-down stops it"
+	@echo "               NODE=real: one real node in namespaces of its own (Linux, root): containers run, Services answer"
+	@echo "make e2e       the Python program, bgctl and the YAML package through the real CLI on a fresh real node"
+	@echo "               (NODE=kwok: on kwok, without the real-node scenarios)"
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -109,9 +113,16 @@ rollback: venv
 bench: venv
 	$(PY) -m bench.run
 
+# Not `kubectl run -i`: a client that ends before kubectl attaches gets its answers printed twice.
 smoke:
-	kubectl run $(SMOKE_POD) --namespace $(NAMESPACE) --rm -i --quiet --restart=Never \
-		--image=$(SMOKE_IMAGE) --overrides='$(SMOKE_OVERRIDES)'
+	@kubectl run $(SMOKE_POD) --namespace $(NAMESPACE) --restart=Never --image=$(SMOKE_IMAGE) \
+		--overrides='$(SMOKE_OVERRIDES)' >/dev/null
+	@phase=; for i in $$(seq $(SMOKE_TIMEOUT)); do \
+		phase=$$(kubectl get pod $(SMOKE_POD) --namespace $(NAMESPACE) -o jsonpath='{.status.phase}'); \
+		case "$$phase" in Succeeded|Failed) break;; esac; sleep 1; done; \
+	kubectl logs $(SMOKE_POD) --namespace $(NAMESPACE); \
+	kubectl delete pod $(SMOKE_POD) --namespace $(NAMESPACE) --wait=false >/dev/null; \
+	test "$$phase" = Succeeded || { echo "smoke: pod $(SMOKE_POD) $${phase:-did not end within $(SMOKE_TIMEOUT) s}" >&2; exit 1; }
 
 # The real engine, built from Go modules (pins in e2e/versions.toml) and cached outside the checkout.
 # NODE=real: one real node (containers run; Linux and root) instead of kwok's simulated ones.

@@ -29,6 +29,7 @@ KUBELET_SYSCTLS = (
 )
 _WATCHED_SYSCTLS = (*KUBELET_SYSCTLS, "net/ipv4/ip_forward", "net/bridge/bridge-nf-call-iptables")
 _CAP_SYS_RESOURCE = 24
+_MOUNTINFO = Path("/proc/1/mountinfo")
 
 
 def refusal() -> str | None:
@@ -52,7 +53,7 @@ class Mount:
 def cgroup_mounts() -> list[Mount]:
     """The machine's cgroup hierarchies, as process 1 sees them (re-mounted inside the node's namespace)."""
     found = []
-    for line in Path("/proc/1/mountinfo").read_text().splitlines():
+    for line in _MOUNTINFO.read_text().splitlines():
         fields = line.split()
         sep = fields.index("-")
         fstype, super_options = fields[sep + 1], fields[sep + 3]
@@ -64,8 +65,8 @@ def cgroup_mounts() -> list[Mount]:
 
 
 def cgroup_v1() -> bool:
-    """Controllers are mounted as v1 hierarchies (kubelet then needs failCgroupV1: false)."""
-    return any(m.fstype == "cgroup" and m.options != "rw,none" for m in cgroup_mounts())
+    """/sys/fs/cgroup is not the unified cgroup2 hierarchy, as kubelet decides (it then needs failCgroupV1: false)."""
+    return not any(m.target == "/sys/fs/cgroup" and m.fstype == "cgroup2" for m in cgroup_mounts())
 
 
 def can_raise_oom_protection() -> bool:
@@ -121,7 +122,7 @@ def _rules(cmd: list[str]) -> list[str]:
 
 
 def _mountinfo() -> list[str]:
-    return Path("/proc/1/mountinfo").read_text().splitlines()
+    return _MOUNTINFO.read_text().splitlines()
 
 
 def _sysctl(key: str) -> str | None:

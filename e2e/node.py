@@ -421,7 +421,8 @@ def _start_network_policy() -> None:
         "--health-port=0",
         "--metrics-port=0",
     )
-    _wait(lambda: bool(run(inside(["iptables", "-S", "KUBE-ROUTER-INPUT"]), what="iptables")), "kube-router's chains")
+    chains = _in_anchor(["iptables", "-S", "KUBE-ROUTER-INPUT"])  # its own /run: the xtables lock stays inside
+    _wait(lambda: bool(run(chains, what="iptables -S")), "kube-router's chains")
 
 
 def _wait(ready: object, what: str, timeout: float = READY_TIMEOUT_SECONDS) -> None:

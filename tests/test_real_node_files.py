@@ -93,3 +93,41 @@ def test_the_suite_runs_the_dev_stack_on_the_projects_own_images():
     config = yaml.safe_load(images.localize(shipped))["config"]
     assert (config["bluegreen:blueImage"], config["bluegreen:greenImage"]) == (images.ECHO, images.ECHO)
     assert config["bluegreen:frontend"]["image"] == images.RELAY
+
+
+def test_a_real_node_is_refused_in_one_line_without_root(monkeypatch):
+    monkeypatch.setattr(machine.platform, "system", lambda: "Linux")
+    monkeypatch.setattr(machine.os, "geteuid", lambda: 1000)
+    assert machine.refusal() == (
+        "a real node needs root (network and mount namespaces, cgroups): run it as root, or use kwok"
+    )
+
+
+def test_a_real_node_is_refused_in_one_line_off_linux(monkeypatch):
+    monkeypatch.setattr(machine.platform, "system", lambda: "Darwin")
+    assert machine.refusal() == "a real node needs Linux (this is Darwin): use make cluster (kwok) instead"
+
+
+def test_cgroup_hierarchies_are_read_with_their_controllers_for_remounting(monkeypatch, tmp_path):
+    info = tmp_path / "mountinfo"
+    info.write_text(
+        "30 25 0:26 / /sys/fs/cgroup/cpu rw,relatime shared:9 - cgroup cgroup rw,cpu\n"
+        "31 25 0:27 / /sys/fs/cgroup/systemd rw shared:10 - cgroup cgroup rw,xattr,name=systemd\n"
+        "32 25 0:28 / /sys/fs/cgroup/unified rw shared:11 - cgroup2 cgroup2 rw,nsdelegate\n"
+        "33 1 8:1 / / rw - ext4 /dev/vda rw\n"
+    )
+    monkeypatch.setattr(machine, "_MOUNTINFO", info)
+    assert machine.cgroup_mounts() == [
+        machine.Mount("/sys/fs/cgroup/cpu", "cgroup", "rw,cpu"),
+        machine.Mount("/sys/fs/cgroup/systemd", "cgroup", "rw,xattr,name=systemd"),
+        machine.Mount("/sys/fs/cgroup/unified", "cgroup2", "rw"),
+    ]
+    assert machine.cgroup_v1() is True
+
+
+def test_a_unified_cgroup2_host_needs_no_cgroup_v1_workaround(monkeypatch, tmp_path):
+    info = tmp_path / "mountinfo"
+    info.write_text("30 25 0:26 / /sys/fs/cgroup rw,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate\n")
+    monkeypatch.setattr(machine, "_MOUNTINFO", info)
+    assert machine.cgroup_mounts() == [machine.Mount("/sys/fs/cgroup", "cgroup2", "rw")]
+    assert machine.cgroup_v1() is False

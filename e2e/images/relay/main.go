@@ -1,6 +1,7 @@
 // Command relay is the frontend of the end-to-end suite's stacks: it answers /healthz itself and
 // passes every other request to BACKEND_URL (the backend Service's DNS name), as the project's nginx
-// configuration does. On SIGTERM it stops accepting and finishes what is in flight.
+// configuration does, on a new connection each time. On SIGTERM it stops accepting and finishes what
+// is in flight.
 package main
 
 import (
@@ -31,9 +32,12 @@ func main() {
 			r.SetURL(backend)
 			r.SetXForwarded()
 		},
+		// A new connection per request, as nginx's proxy_pass does by default: a pooled connection
+		// keeps its conntrack entry, so it would stay on the old color after a cutover.
 		Transport: &http.Transport{
 			DialContext:           (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
 			ResponseHeaderTimeout: 30 * time.Second,
+			DisableKeepAlives:     true,
 		},
 	}
 	mux := http.NewServeMux()
