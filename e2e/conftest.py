@@ -48,8 +48,10 @@ class Done:
 class Shell:
     """Runs the real tools with the cluster's environment, printing each command and its time."""
 
-    def __init__(self, env: Mapping[str, str]) -> None:
+    def __init__(self, env: Mapping[str, str], machine_netns: str | None = None) -> None:
         self.env = dict(env)
+        self.machine_netns = machine_netns
+        """With a real node, this process runs in its network namespace; this path names the machine's."""
 
     def run(
         self, args: Sequence[str], *, cwd: Path = CHECKOUT, check: bool = True, env: Mapping[str, str] | None = None
@@ -87,13 +89,12 @@ def shell() -> Shell:
         if os.environ.get(REQUIRED):
             pytest.fail("no local cluster, though make e2e started one", pytrace=False)
         pytest.skip("no local cluster: run make e2e (or make cluster first)")
-    if cluster.is_real():
-        node.enter()  # the watch and the probes run in this process
+    machine_netns = node.enter() if cluster.is_real() else None  # the watch and the probes run in this process
     env = {**os.environ, **cluster.environment()}
     env["PULUMI_BACKEND_URL"] = f"file://{STATE_DIR / 'state'}"
     env["PULUMI_CONFIG_PASSPHRASE"] = "e2e"
     (STATE_DIR / "state").mkdir(parents=True, exist_ok=True)
-    return Shell(env)
+    return Shell(env, machine_netns)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -121,15 +121,20 @@ def is_up() -> bool:
     return _PROCESSES.exists()
 
 
-def enter() -> None:
+def enter() -> str:
     """Move this process into the node's network namespace (before it starts threads): its own API and
-    traffic calls then reach the node, as the wrappers' subprocesses do."""
+    traffic calls then reach the node, as the wrappers' subprocesses do.
+
+    Returns a path to the namespace it left (the machine's), for `nsenter --net=` while this process runs.
+    """
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
+    left = os.open("/proc/self/ns/net", os.O_RDONLY)  # kept open: it names the machine's namespace
     with NETNS_PATH.open("rb") as netns:
         if libc.setns(netns.fileno(), _CLONE_NEWNET) != 0:
             raise E2EError(f"cannot enter {NETNS_PATH}: {os.strerror(ctypes.get_errno())}")
+    return f"/proc/{os.getpid()}/fd/{left}"
 
 
 def kubectl(*args: str, timeout: float = 30) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from e2e import cluster, images, node
+from e2e import cluster, images, node, node_files, toolchain
 from e2e.conftest import Done, Shell
 from e2e.env import STATE_DIR
 from e2e.project import Project, copy_checkout
@@ -142,6 +142,20 @@ def run_probe_pod(shell: Shell, name: str, label: str) -> list[tuple[int, str]]:
     done = shell.run([*run, f"--image={images.PROBE}", f"--overrides={json.dumps(overrides)}"])
     rows = [CSV_LINE.match(line) for line in done.stdout.splitlines()]
     return [(int(m.group(4)), m.group(5)) for m in rows if m]
+
+
+def test_a_plain_shell_reaches_the_node_through_the_env_file_and_nothing_listens_outside(shell: Shell) -> None:
+    # From the machine's own network namespace, where a user's shell runs.
+    outside = ["nsenter", f"--net={shell.machine_netns}", "--", "bash", "-c"]
+    sourced = shell.run([*outside, f"source {cluster.ENV_FILE} && kubectl get nodes -o name && pulumi version"])
+    assert sourced.stdout.splitlines() == [f"node/{node_files.NODE_NAME}", f"v{toolchain.pins()['pulumi']['version']}"]
+    direct = f"{toolchain.tool('kubectl')} --kubeconfig {cluster.KUBECONFIG} --request-timeout=5s get --raw /readyz"
+    refused = shell.run([*outside, direct], check=False)
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines() == [
+        "The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?"
+    ]
+    _seen["outside"] = refused.stderr.strip()
 
 
 def test_make_up_runs_real_containers_of_both_colors_under_the_restricted_profile(
