@@ -68,6 +68,11 @@ _ANCHOR_WAIT_SECONDS: Final = 10
 _AGENTS: Final = ("kube-router", "kube-proxy", "kubelet")
 _CONTROL_PLANE: Final = ("coredns", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd")
 _WRAPPED: Final = ("kubectl", "pulumi")
+_BINARIES: Final = (
+    *("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kubelet", "kube-proxy"),
+    *("containerd", "containerd-shim-runc-v2", "ctr", "runc", "bridge", "host-local", "loopback", "portmap"),
+    *("crane", "kube-router", "coredns"),
+)
 _CLONE_NEWNET: Final = 0x40000000
 
 
@@ -167,10 +172,7 @@ def up(kubeconfig: Path) -> None:
 
 
 def _binaries() -> list[Path]:
-    control = [tool(name) for name in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")]
-    parts = [("containerd", "containerd"), ("containerd", "ctr"), ("runc", "runc"), ("cni", "bridge")]
-    parts += [("crane", "crane"), ("kube-router", "kube-router"), ("coredns", "coredns")]
-    return [*control, tool("kubectl"), tool("kubelet"), tool("kube-proxy"), *(tool_path(c, b) for c, b in parts)]
+    return [tool(name) for name in _BINARIES]
 
 
 def _step(started: float, what: str) -> None:
@@ -212,7 +214,7 @@ def _start(kubeconfig: Path, started: float) -> None:
 
 
 def _write_configs() -> None:
-    runc, cni = tool_path("runc", "runc"), tool_path("cni", "bridge").parent
+    runc, cni = tool("runc"), tool("bridge").parent
     oom = not machine.can_raise_oom_protection()
     etc = LAYOUT.etc
     (etc / "containerd.toml").write_text(containerd_config(LAYOUT, runc=runc, cni_bin=cni, restrict_oom_score_adj=oom))
@@ -225,12 +227,6 @@ def _write_configs() -> None:
         say("  no CAP_SYS_RESOURCE here: containerd clamps the oom_score_adj kubelet asks (restrict_oom_score_adj)")
     if machine.cgroup_v1():
         say("  cgroup v1 hierarchies here: kubelet runs with failCgroupV1: false")
-
-
-def tool_path(component: str, binary: str) -> Path:
-    from e2e.toolchain import _BY_NAME, pins  # one cache layout for every component
-
-    return _BY_NAME[component].home(pins()) / "bin" / binary
 
 
 def _network() -> bool:
@@ -262,7 +258,8 @@ def _start_anchor() -> None:
     shadow = LAYOUT.var / "sysctl-shadow"
     shadow.mkdir(parents=True, exist_ok=True)
     ready = ROOT / "run" / "anchor-ready"
-    lines = ["set -e", f"mount --bind {shlex.quote(str(LAYOUT.resolv_conf))} /etc/resolv.conf"]
+    resolv = shlex.quote(str(LAYOUT.resolv_conf))
+    lines = ["set -e", f"if [ -e /etc/resolv.conf ]; then mount --bind {resolv} /etc/resolv.conf; fi"]
     lines += ["mount -t tmpfs -o mode=755 bluegreen-run /run"]
     # `ip netns exec` mounted a fresh sysfs, which hides the cgroup hierarchies: put each back.
     lines += ["mount -t tmpfs -o mode=755 bluegreen-cgroup /sys/fs/cgroup"]
@@ -309,7 +306,7 @@ def _spawn(name: str, cmd: Sequence[str | Path], env: dict[str, str] | None = No
 
 def _daemon(name: str, binary: Path, *args: str | Path) -> None:
     system = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
-    path = os.pathsep.join([str(tool_path("containerd", "ctr").parent), str(tool_path("runc", "runc").parent), *system])
+    path = os.pathsep.join([str(tool("ctr").parent), str(tool("runc").parent), *system])
     _spawn(name, _in_anchor([binary, *args]), env={"PATH": path, "HOME": str(ROOT)})
 
 
@@ -377,11 +374,11 @@ def _start_control_plane() -> None:
 
 
 def _ctr(*args: str | Path) -> list[str | Path]:
-    return [tool_path("containerd", "ctr"), "--address", LAYOUT.containerd_socket, *args]
+    return [tool("ctr"), "--address", LAYOUT.containerd_socket, *args]
 
 
 def _start_runtime() -> None:
-    _daemon("containerd", tool_path("containerd", "containerd"), f"--config={LAYOUT.etc / 'containerd.toml'}")
+    _daemon("containerd", tool("containerd"), f"--config={LAYOUT.etc / 'containerd.toml'}")
     _wait(lambda: bool(run(_ctr("version"), what="ctr version")), "containerd")
 
 
@@ -392,13 +389,13 @@ def _probe() -> Path:
 def _images() -> None:
     log = LAYOUT.logs / "images.log"
     images.build_programs(ROOT / "images" / "bin", log)
-    tarballs = images.build_images(tool_path("crane", "crane"), ROOT / "images" / "bin", ROOT / "images", inside, log)
-    images.import_images(tool_path("containerd", "ctr"), LAYOUT.containerd_socket, tarballs)
+    tarballs = images.build_images(tool("crane"), ROOT / "images" / "bin", ROOT / "images", inside, log)
+    images.import_images(tool("ctr"), LAYOUT.containerd_socket, tarballs)
 
 
 def _start_node_agents() -> None:
     etc = LAYOUT.etc
-    _daemon("coredns", tool_path("coredns", "coredns"), "-conf", etc / "Corefile")
+    _daemon("coredns", tool("coredns"), "-conf", etc / "Corefile")
     _daemon(
         "kubelet",
         tool("kubelet"),
@@ -416,7 +413,7 @@ def _start_network_policy() -> None:
     """kube-router enforces NetworkPolicy (iptables + ipset); it needs the Node object to exist."""
     _daemon(
         "kube-router",
-        tool_path("kube-router", "kube-router"),
+        tool("kube-router"),
         f"--kubeconfig={LAYOUT.kubeconfig('kube-router')}",
         f"--hostname-override={NODE_NAME}",
         "--run-firewall=true",
@@ -449,11 +446,8 @@ def _wait(ready: object, what: str, timeout: float = READY_TIMEOUT_SECONDS) -> N
 def _check_listeners() -> None:
     """Every listener of the node is inside its network namespace: the machine's own shows none of them."""
     pids = {str(entry.pid) for entry in _load()}
-    ours = [
-        line.split()[3]
-        for line in run(["ss", "-Hltunp"], what="ss").splitlines()
-        if any(f"pid={pid}," in line for pid in pids)
-    ]
+    listing = run(["ss", "-Hltunp"], what="ss").splitlines()
+    ours = [" ".join(line.split()[:5]) for line in listing if any(f"pid={pid}," in line for pid in pids)]
     if ours:
         raise E2EError(f"the node listens in the machine's own namespace: {', '.join(ours)}")
 

@@ -76,7 +76,7 @@ def selector(shell: Shell) -> dict[str, str]:
 
 def task_pids() -> dict[str, int]:
     """Container ID -> its process on this machine, as containerd reports its tasks."""
-    ctr = node.tool_path("containerd", "ctr")
+    ctr = toolchain.tool("ctr")
     listed = subprocess.run(
         [str(ctr), "--address", str(node.LAYOUT.containerd_socket), "--namespace", "k8s.io", "tasks", "ls"],
         capture_output=True,
