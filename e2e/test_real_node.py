@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -157,6 +158,16 @@ def test_a_plain_shell_reaches_the_node_through_the_env_file_and_nothing_listens
         "The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?"
     ]
     _seen["outside"] = refused.stderr.strip()
+
+
+def test_a_second_start_is_refused_in_one_line_and_leaves_the_running_node_alone(shell: Shell) -> None:
+    before = shell.kubectl_json("get", "node", node_files.NODE_NAME)["metadata"]["uid"]
+    done = shell.run([sys.executable, "-m", "e2e.cluster", "up", "--node", "real"], check=False)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.splitlines() == [
+        f"e2e.cluster: a cluster is already up (state in {STATE_DIR}): stop it with `python -m e2e.cluster down`"
+    ]
+    assert shell.kubectl_json("get", "node", node_files.NODE_NAME)["metadata"]["uid"] == before
 
 
 def test_make_up_runs_real_containers_of_both_colors_under_the_restricted_profile(
