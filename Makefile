@@ -32,7 +32,7 @@ NAMESPACE ?= bluegreen-dev
 FRONTEND ?= frontend
 SMOKE_REQUESTS ?= 5
 SMOKE_TIMEOUT ?= 60
-SMOKE_POD := smoke-$(shell date +%s)
+SMOKE_POD := smoke-$(shell date +%s%N)
 SMOKE_URL = http://$(FRONTEND).$(NAMESPACE).svc.cluster.local/
 # The client pod: its image, the UID and GID it runs as, and its command as a JSON array.
 # curlimages/curl runs as the user name curl_user (UID 100, group curl_group, GID 101): the pod
@@ -137,7 +137,9 @@ cluster: toolchain
 cluster-down: venv
 	$(PY) -m e2e.cluster down
 
-# A fresh cluster for every run, stopped whatever the outcome (an interrupt included).
+# A fresh cluster for every run, stopped whatever the outcome (an interrupt included); a stop that
+# finds the machine changed fails the run.
 e2e: toolchain
 	$(PY) -m e2e.cluster down
-	trap '$(PY) -m e2e.cluster down' EXIT; $(PY) -m e2e.cluster up --node $(NODE_KIND) && BLUEGREEN_E2E_REQUIRED=1 $(VENV)/bin/pytest e2e -v -s
+	trap 'rc=$$?; $(PY) -m e2e.cluster down || rc=1; exit $$rc' EXIT; \
+		$(PY) -m e2e.cluster up --node $(NODE_KIND) && BLUEGREEN_E2E_REQUIRED=1 $(VENV)/bin/pytest e2e -v -s

@@ -25,7 +25,6 @@ SERVICE_PORT: Final = 80
 HEALTH_PATH: Final = "/healthz"
 CONFIG_FILE: Final = "default.conf"
 CONFIG_DIGEST_ANNOTATION: Final = "bluegreen/config-sha256"
-BACKEND_URL_ENV: Final = "BACKEND_URL"
 
 
 def nginx_config(upstream: str) -> str:
@@ -90,8 +89,6 @@ class Frontend(pulumi.ComponentResource):
             "security_context": pod.container_security_context(NGINX_UID),
             "lifecycle": pod.lifecycle(),
             "volume_mounts": [tmp_mount, {"name": "config", "mount_path": "/etc/nginx/conf.d", "read_only": True}],
-            # nginx reads the ConfigMap; a proxy image configured from its environment reads this.
-            "env": [{"name": BACKEND_URL_ENV, "value": args.backend_url}],
         }
         deployment = k8s.apps.v1.Deployment(
             settings.name,

@@ -29,6 +29,7 @@ STAND_INS: Final = {"hashicorp/http-echo:1.0.0": ECHO, "nginxinc/nginx-unprivile
 """The images Pulumi.dev.yaml names -> the project's own programs with the same flags and ports."""
 _REGISTRY: Final = "127.0.0.1:5000"
 _REGISTRY_WAIT_SECONDS: Final = 20
+_STEP_TIMEOUT_SECONDS: Final = 60
 
 Inside = Callable[[Sequence[str | Path]], list[str]]
 """Prefixes a command so it runs in the node's network namespace."""
@@ -70,7 +71,7 @@ def _registry(crane: Path, inside: Inside, log: Path) -> Iterator[None]:
         deadline = time.monotonic() + _REGISTRY_WAIT_SECONDS
         while True:
             try:
-                run(inside([crane, "catalog", "--insecure", _REGISTRY]), what="crane catalog")
+                run(inside([crane, "catalog", "--insecure", _REGISTRY]), what="crane catalog", timeout=5)
                 break
             except E2EError:
                 if proc.poll() is not None or time.monotonic() > deadline:
@@ -90,24 +91,20 @@ def build_images(crane: Path, binaries: Path, out: Path, inside: Inside, log: Pa
     """One OCI image tarball per program, entrypoint /<program>; returns program -> tarball."""
     out.mkdir(parents=True, exist_ok=True)
     tarballs = {}
+    platform = f"linux/{run(['go', 'env', 'GOARCH'], what='go env GOARCH', timeout=_STEP_TIMEOUT_SECONDS).strip()}"
     with _registry(crane, inside, log):
         for name in IMAGES:
             layer = out / f"{name}.layer.tar"
             layer.write_bytes(_layer(binaries / name))
             staged, final = f"{_REGISTRY}/{name}:staged", f"{_REGISTRY}/{name}:final"
-            run(inside([crane, "append", "--insecure", "--oci-empty-base", "-f", layer, "-t", staged]), what="crane")
-            mutate: list[str | Path] = [
-                crane,
-                "mutate",
-                "--insecure",
-                "--entrypoint",
-                f"/{name}",
-                "--set-platform",
-                "linux/amd64",
-            ]
-            run(inside([*mutate, "-t", final, staged]), what="crane mutate")
+            append: list[str | Path] = [crane, "append", "--insecure", "--oci-empty-base", "-f", layer, "-t", staged]
+            run(inside(append), what="crane append", timeout=_STEP_TIMEOUT_SECONDS)
+            mutate: list[str | Path] = [crane, "mutate", "--insecure", "--entrypoint", f"/{name}"]
+            mutate += ["--set-platform", platform, "-t", final, staged]
+            run(inside(mutate), what="crane mutate", timeout=_STEP_TIMEOUT_SECONDS)
             tarballs[name] = out / f"{name}.tar"
-            run(inside([crane, "pull", "--insecure", final, tarballs[name]]), what="crane pull")
+            pull: list[str | Path] = [crane, "pull", "--insecure", final, tarballs[name]]
+            run(inside(pull), what="crane pull", timeout=_STEP_TIMEOUT_SECONDS)
     return tarballs
 
 
@@ -115,6 +112,7 @@ def import_images(ctr: Path, socket: Path, tarballs: dict[str, Path]) -> None:
     """Into containerd's k8s.io namespace, tagged with the names pods use."""
     base: list[str | Path] = [ctr, "--address", socket, "--namespace", "k8s.io"]
     for name, tarball in tarballs.items():
-        run([*base, "images", "import", tarball], what=f"ctr images import {name}")
-        run([*base, "images", "tag", "--force", f"{_REGISTRY}/{name}:final", IMAGES[name]], what="ctr images tag")
+        run([*base, "images", "import", tarball], what=f"ctr images import {name}", timeout=_STEP_TIMEOUT_SECONDS)
+        tag = [*base, "images", "tag", "--force", f"{_REGISTRY}/{name}:final", IMAGES[name]]
+        run(tag, what="ctr images tag", timeout=_STEP_TIMEOUT_SECONDS)
     say(f"images imported: {', '.join(IMAGES.values())}")

@@ -11,13 +11,14 @@ import os
 import platform
 import re
 import shutil
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from e2e.env import E2EError, run
 
-REQUIRED_COMMANDS = ("ip", "nsenter", "unshare", "mount", "iptables", "ipset", "conntrack", "openssl")
+REQUIRED_COMMANDS = ("ip", "nsenter", "unshare", "mount", "ss", "iptables", "ipset", "conntrack", "openssl")
 # The machine-wide values kubelet's kernel-tunables set-up writes, shadowed in the node's mount namespace.
 KUBELET_SYSCTLS = (
     "vm/overcommit_memory",
@@ -28,6 +29,11 @@ KUBELET_SYSCTLS = (
     "kernel/keys/root_maxbytes",
 )
 _WATCHED_SYSCTLS = (*KUBELET_SYSCTLS, "net/ipv4/ip_forward", "net/bridge/bridge-nf-call-iptables")
+# Where a node's daemons write by default, outside the directories they are given.
+WATCHED_PATHS = ("/var/lib/cni", "/var/lib/kubelet", "/var/lib/containerd", "/var/log/containers", "/var/log/pods",
+                 "/opt/containerd", "/opt/cni", "/etc/cni", "/run/containerd", "/run/xtables.lock")  # fmt: skip
+CGROUP_PATTERNS = ("kubepods*", "bluegreen-*")
+_LIFETIMES = re.compile(r"\s+(valid_lft|preferred_lft|expires)\s+\S+")
 _CAP_SYS_RESOURCE = 24
 _MOUNTINFO = Path("/proc/1/mountinfo")
 
@@ -39,7 +45,7 @@ def refusal() -> str | None:
     if os.geteuid() != 0:
         return "a real node needs root (network and mount namespaces, cgroups): run it as root, or use kwok"
     if missing := [command for command in REQUIRED_COMMANDS if not shutil.which(command)]:
-        return f"a real node needs {', '.join(missing)} on PATH: make toolchain NODE=real installs them"
+        return f"a real node needs {', '.join(missing)} on PATH: `make toolchain NODE=real` installs them (Debian)"
     return None
 
 
@@ -58,10 +64,21 @@ def cgroup_mounts() -> list[Mount]:
         sep = fields.index("-")
         fstype, super_options = fields[sep + 1], fields[sep + 3]
         if fstype in ("cgroup", "cgroup2"):
-            # A v1 hierarchy is named by its controllers, which are super-block options.
-            keep = [o for o in super_options.split(",") if o not in ("rw", "ro")] if fstype == "cgroup" else []
-            found.append(Mount(fields[4], fstype, ",".join(["rw", *keep])))
+            found.append(Mount(fields[4], fstype, ",".join(["rw", *_mount_options(fstype, super_options)])))
     return found
+
+
+def _mount_options(fstype: str, super_options: str) -> list[str]:
+    """The options that mount the same hierarchy again without changing it.
+
+    A v1 hierarchy is named by its controllers (and name=); cgroup2's options (nsdelegate,
+    memory_recursiveprot, ...) belong to its one root, and a mount without them would switch them off
+    for the whole machine, so they are kept exactly.
+    """
+    options = [o for o in super_options.split(",") if o not in ("rw", "ro")]
+    if fstype == "cgroup2":
+        return options
+    return [o for o in options if "=" not in o or o.startswith("name=")]
 
 
 def cgroup_v1() -> bool:
@@ -81,13 +98,16 @@ def snapshot() -> dict[str, Any]:
     """The machine's own network, netfilter, mounts, cgroups and sysctls, normalised for comparison."""
     return {
         "links": sorted(re.sub(r"^\d+: ", "", line).split(":")[0] for line in _lines(["ip", "-o", "link"])),
-        "addresses": sorted(_lines(["ip", "-o", "addr"])),
-        "routes": sorted(_lines(["ip", "route"]) + _lines(["ip", "-6", "route"])),
+        "addresses": sorted(_LIFETIMES.sub("", line) for line in _lines(["ip", "-o", "addr"])),
+        "routes": sorted(_LIFETIMES.sub("", line) for line in _lines(["ip", "route"]) + _lines(["ip", "-6", "route"])),
         "netns": sorted(_lines(["ip", "netns", "list"])),
         "iptables": _rules(["iptables-save"]) + _rules(["ip6tables-save"]),
-        "nftables": _lines(["nft", "list", "ruleset"]) if shutil.which("nft") else [],
-        "mounts": sorted({" ".join(line.split()[4:5] + line.split()[-3:-2]) for line in _mountinfo()}),
-        "cgroups": sorted(str(path) for m in cgroup_mounts() for path in Path(m.target).glob("kubepods*")),
+        "nftables": _lines(["nft", "--stateless", "list", "ruleset"]) if shutil.which("nft") else [],
+        "mounts": sorted(_mount_line(line) for line in _mountinfo()),  # a list: a second mount on a path shows
+        "cgroups": sorted(
+            str(path) for m in cgroup_mounts() for pattern in CGROUP_PATTERNS for path in Path(m.target).glob(pattern)
+        ),
+        "paths": sorted(path for path in WATCHED_PATHS if Path(path).exists()),
         "sysctls": {key: _sysctl(key) for key in _WATCHED_SYSCTLS},
     }
 
@@ -100,7 +120,9 @@ def differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
         if old == new:
             continue
         if isinstance(old, list) and isinstance(new, list):
-            added, removed = sorted(set(new) - set(old)), sorted(set(old) - set(new))
+            # As multisets: a second, identical mount on a path is a difference too.
+            added = sorted((Counter(new) - Counter(old)).elements())
+            removed = sorted((Counter(old) - Counter(new)).elements())
             changed.append(f"{key}: added {added[:5]} removed {removed[:5]}")
         else:
             changed.append(f"{key}: {json.dumps(old)} -> {json.dumps(new)}")
@@ -119,6 +141,13 @@ def _lines(cmd: list[str]) -> list[str]:
 def _rules(cmd: list[str]) -> list[str]:
     """iptables-save without its comments and counters."""
     return [re.sub(r"\[\d+:\d+\]", "", line) for line in _lines(cmd) if not line.startswith("#")]
+
+
+def _mount_line(line: str) -> str:
+    """Mount point, type and source of one mountinfo line."""
+    fields = line.split()
+    sep = fields.index("-")
+    return " ".join([fields[4], fields[sep + 1], fields[sep + 2]])
 
 
 def _mountinfo() -> list[str]:

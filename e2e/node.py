@@ -24,22 +24,25 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Final
 
 from e2e import images, machine
-from e2e.env import STATE_DIR, E2EError, run, say
+from e2e.env import STATE_DIR, E2EError, cache_root, run, say
 from e2e.node_files import (
     API_PORT,
+    CGROUP_ROOT,
     CLUSTER_CIDR,
     DNS_READY_PORT,
     NODE_IP,
     NODE_NAME,
     NODE_PREFIX,
+    PRIVATE_DIRS,
     SERVICE_CIDR,
     Layout,
+    anchor_script,
     cni_conflist,
     containerd_config,
     corefile,
@@ -61,7 +64,8 @@ _PROCESSES: Final = ROOT / "processes.json"
 LOGS_KEPT: Final = STATE_DIR / "node-logs"
 """The last node's daemon logs, kept after `down` for reading."""
 _BEFORE: Final = STATE_DIR / "machine-before.json"
-READY_TIMEOUT_SECONDS: Final = 120
+READY_TIMEOUT_SECONDS: Final = 180
+"""From the first daemon to a Ready node with cluster DNS (about 7 s here; Go may compile the images first)."""
 _STOP_GRACE_SECONDS: Final = 10
 _ANCHOR_WAIT_SECONDS: Final = 10
 # Stopped first to last: the node's agents, then (after the containers) the runtime, then the control plane.
@@ -152,8 +156,11 @@ def up(kubeconfig: Path) -> None:
     """Start the node and wait until it is Ready and cluster DNS answers; on any failure leave nothing behind."""
     if why := machine.refusal():
         raise E2EError(why)
-    if ROOT.exists() or NETNS_PATH.exists():
+    if ROOT.exists() or NETNS_PATH.exists() or _node_cgroups():
         raise E2EError(f"a real node is already up (state in {ROOT}): stop it with `make cluster-down`")
+    for path in (STATE_DIR, cache_root()):
+        if hidden := [d for d in PRIVATE_DIRS if path.resolve().is_relative_to(d)]:
+            raise E2EError(f"{path} is under {hidden[0]}, which the node's daemons see as an empty tmpfs: move it")
     if missing := [str(path) for path in _binaries() if not path.is_file()]:
         raise E2EError(f"the node's parts are not built ({', '.join(missing)}): run `make toolchain NODE=real`")
     started = time.monotonic()
@@ -189,25 +196,27 @@ def _start(kubeconfig: Path, started: float) -> None:
     kubeconfig.chmod(0o600)
     _write_configs()
     _step(started, "keys, identities and configuration written")
-    dummy = _network()
-    _step(started, f"network namespace {NETNS}, node IP {NODE_IP} on a {'dummy link' if dummy else 'veth pair'}")
+    _network()
+    _step(started, f"network namespace {NETNS}, node IP {NODE_IP} on a veth pair inside it")
     _start_anchor()
     _step(started, "private mount namespace (cgroups re-mounted, sysctls shadowed, resolv.conf)")
-    _start_control_plane()
+    deadline = started + READY_TIMEOUT_SECONDS
+    _start_control_plane(deadline)
     _step(started, "etcd and kube-apiserver ready; controller-manager and scheduler started")
-    _start_runtime()
+    _start_runtime(deadline)
     _step(started, "containerd serving")
     _images()
     _step(started, "the project's images built and imported")
+    _make_cgroup_roots()
     _start_node_agents()
-    left = max(1, int(READY_TIMEOUT_SECONDS - (time.monotonic() - started)))
-    _wait(lambda: bool(kubectl("get", "nodes", "-o", "name").strip()), "the node to register")
+    _wait(lambda: bool(kubectl("get", "nodes", "-o", "name").strip()), "the node to register", deadline)
+    left = max(1, int(deadline - time.monotonic()))
     kubectl("wait", "--for=condition=Ready", f"node/{NODE_NAME}", f"--timeout={left}s", timeout=left + 10)
     _step(started, f"node {NODE_NAME} Ready")
-    _start_network_policy()
+    _start_network_policy(deadline)
     _step(started, "NetworkPolicy enforced (kube-router)")
-    ready = f"http://127.0.0.1:{DNS_READY_PORT}/ready"
-    _wait(lambda: bool(run(inside([_probe(), "-n", "1", "-timeout", "2s", ready]), what="CoreDNS ready")), "CoreDNS")
+    dns = inside([_probe(), "-n", "1", "-timeout", "2s", f"http://127.0.0.1:{DNS_READY_PORT}/ready"])
+    _wait(lambda: bool(run(dns, what="CoreDNS ready", timeout=10)), "CoreDNS", deadline)
     _step(started, "cluster DNS answering")
     _check_listeners()
     _write_wrappers()
@@ -229,28 +238,21 @@ def _write_configs() -> None:
         say("  cgroup v1 hierarchies here: kubelet runs with failCgroupV1: false")
 
 
-def _network() -> bool:
-    """The namespace and the node IP, on a dummy link where the kernel has the driver; True when it has."""
+def _network() -> None:
+    """The namespace, and the node IP on a veth pair with both ends inside it.
+
+    Not a dummy link: where the dummy driver is a module, loading it adds dummy0 to the machine's own
+    namespace (and some kernels have no such driver at all).
+    """
     run(["ip", "netns", "add", NETNS], what="ip netns add")
     ip = ["ip", "-n", NETNS]
     run([*ip, "link", "set", "lo", "up"], what="ip link set lo up")
-    try:
-        run([*ip, "link", "add", "node0", "type", "dummy"], what="ip link add dummy")
-        dummy = True
-    except E2EError:
-        # No CONFIG_DUMMY: a veth pair with both ends inside the namespace.
-        run([*ip, "link", "add", "node0", "type", "veth", "peer", "name", "node0-peer"], what="ip link add veth")
-        run([*ip, "link", "set", "node0-peer", "up"], what="ip link set up")
-        dummy = False
+    run([*ip, "link", "add", "node0", "type", "veth", "peer", "name", "node0-peer"], what="ip link add veth")
+    run([*ip, "link", "set", "node0-peer", "up"], what="ip link set up")
     run([*ip, "addr", "add", f"{NODE_IP}/{NODE_PREFIX}", "dev", "node0"], what="ip addr add")
     run([*ip, "link", "set", "node0", "up"], what="ip link set up")
     # ClusterIPs must be routable before kube-proxy's DNAT rewrites them; nothing lies behind node0.
     run([*ip, "route", "add", "default", "dev", "node0"], what="ip route add")
-    return dummy
-
-
-def _mount_option(option: str) -> bool:
-    return "=" not in option or option.startswith("name=")
 
 
 def _start_anchor() -> None:
@@ -258,33 +260,16 @@ def _start_anchor() -> None:
     shadow = LAYOUT.var / "sysctl-shadow"
     shadow.mkdir(parents=True, exist_ok=True)
     ready = ROOT / "run" / "anchor-ready"
-    resolv = shlex.quote(str(LAYOUT.resolv_conf))
-    lines = ["set -e", f"if [ -e /etc/resolv.conf ]; then mount --bind {resolv} /etc/resolv.conf; fi"]
-    lines += ["mount -t tmpfs -o mode=755 bluegreen-run /run"]
-    # `ip netns exec` mounted a fresh sysfs, which hides the cgroup hierarchies: put each back.
-    lines += ["mount -t tmpfs -o mode=755 bluegreen-cgroup /sys/fs/cgroup"]
-    for m in machine.cgroup_mounts():
-        options = ",".join(o for o in m.options.split(",") if _mount_option(o))
-        lines += [f"mkdir -p {m.target}", f"mount -t {m.fstype} -o {options} {m.fstype} {m.target}"]
-    for key in machine.KUBELET_SYSCTLS:
-        if Path("/proc/sys", key).exists():
-            copy = shlex.quote(str(shadow / key.replace("/", ".")))
-            lines += [f"cp /proc/sys/{key} {copy}", f"mount --bind {copy} /proc/sys/{key}"]
-    lines += [f"touch {shlex.quote(str(ready))}", "exec sleep infinity"]
-    cmd = [
-        "ip",
-        "netns",
-        "exec",
-        NETNS,
-        "unshare",
-        "-m",
-        "--propagation",
-        "private",
-        "--",
-        "sh",
-        "-c",
-        "\n".join(lines),
-    ]
+    resolv = Path("/etc/resolv.conf")
+    script = anchor_script(
+        resolv_conf=LAYOUT.resolv_conf,
+        resolv_target=os.path.realpath(resolv) if resolv.exists() or resolv.is_symlink() else None,
+        cgroups=[(m.target, m.fstype, m.options) for m in machine.cgroup_mounts()],
+        sysctls=[key for key in machine.KUBELET_SYSCTLS if Path("/proc/sys", key).exists()],
+        shadow=shadow,
+        ready=ready,
+    )
+    cmd = ["ip", "netns", "exec", NETNS, "unshare", "-m", "--propagation", "private", "--", "sh", "-c", script]
     _spawn("anchor", cmd)
     deadline = time.monotonic() + _ANCHOR_WAIT_SECONDS
     while not ready.exists():
@@ -310,7 +295,7 @@ def _daemon(name: str, binary: Path, *args: str | Path) -> None:
     _spawn(name, _in_anchor([binary, *args]), env={"PATH": path, "HOME": str(ROOT)})
 
 
-def _start_control_plane() -> None:
+def _start_control_plane(deadline: float) -> None:
     pki, etc = LAYOUT.pki, LAYOUT.etc
     _daemon(
         "etcd",
@@ -341,8 +326,10 @@ def _start_control_plane() -> None:
         f"--service-account-key-file={pki / 'sa.pub'}",
         f"--service-account-signing-key-file={pki / 'sa.key'}",
         "--kubelet-preferred-address-types=InternalIP",
+        f"--kubelet-client-certificate={pki / 'kubelet-client.crt'}",
+        f"--kubelet-client-key={pki / 'kubelet-client.key'}",
     )
-    _wait(lambda: kubectl("get", "--raw", "/readyz").strip() == "ok", "the API server's /readyz")
+    _wait(lambda: kubectl("get", "--raw", "/readyz").strip() == "ok", "the API server's /readyz", deadline)
     # After /readyz: the bootstrap RBAC roles they read at start exist by then.
     kubeconfig = etc / "controller-manager.kubeconfig"
     _daemon(
@@ -377,9 +364,9 @@ def _ctr(*args: str | Path) -> list[str | Path]:
     return [tool("ctr"), "--address", LAYOUT.containerd_socket, *args]
 
 
-def _start_runtime() -> None:
+def _start_runtime(deadline: float) -> None:
     _daemon("containerd", tool("containerd"), f"--config={LAYOUT.etc / 'containerd.toml'}")
-    _wait(lambda: bool(run(_ctr("version"), what="ctr version")), "containerd")
+    _wait(lambda: bool(run(_ctr("version"), what="ctr version", timeout=10)), "containerd", deadline)
 
 
 def _probe() -> Path:
@@ -409,7 +396,7 @@ def _start_node_agents() -> None:
     _daemon("kube-proxy", tool("kube-proxy"), f"--config={etc / 'kube-proxy.json'}")
 
 
-def _start_network_policy() -> None:
+def _start_network_policy(deadline: float) -> None:
     """kube-router enforces NetworkPolicy (iptables + ipset); it needs the Node object to exist."""
     _daemon(
         "kube-router",
@@ -424,22 +411,23 @@ def _start_network_policy() -> None:
         "--metrics-port=0",
     )
     chains = _in_anchor(["iptables", "-S", "KUBE-ROUTER-INPUT"])  # its own /run: the xtables lock stays inside
-    _wait(lambda: bool(run(chains, what="iptables -S")), "kube-router's chains")
+    _wait(lambda: bool(run(chains, what="iptables -S", timeout=10)), "kube-router's chains", deadline)
 
 
-def _wait(ready: object, what: str, timeout: float = READY_TIMEOUT_SECONDS) -> None:
-    deadline, last = time.monotonic() + timeout, "no answer yet"
+def _wait(ready: Callable[[], bool], what: str, deadline: float) -> None:
+    """Poll `ready` until it holds; fail at the start's deadline, or at once when a daemon has exited."""
+    last = "no answer yet"
     while True:
         dead = [entry.name for entry in _load() if not _alive(entry)]
         if dead:
             raise E2EError(f"{', '.join(dead)} exited while waiting for {what} (logs in {LAYOUT.logs})")
         try:
-            if ready():  # type: ignore[operator]
+            if ready():
                 return
         except E2EError as err:
             last = str(err)
         if time.monotonic() > deadline:
-            raise E2EError(f"{what} not ready within {timeout:.0f} s: {last}")
+            raise E2EError(f"{what} not ready within the start's {READY_TIMEOUT_SECONDS} s: {last}")
         time.sleep(0.3)
 
 
@@ -483,10 +471,24 @@ def _signal_and_wait(entries: Iterable[Tracked], *, grace: float = _STOP_GRACE_S
         raise E2EError(f"{', '.join(survivors)} survived SIGKILL; state kept in {ROOT}")
 
 
+def _cgroup_roots() -> list[Path]:
+    """CGROUP_ROOT in every hierarchy of the machine."""
+    return [Path(m.target) / CGROUP_ROOT for m in machine.cgroup_mounts()]
+
+
+def _make_cgroup_roots() -> None:
+    """kubelet's cgroupRoot must exist; a new v1 cpuset starts empty, so it gets its parent's CPUs and memory nodes."""
+    for root in _cgroup_roots():
+        root.mkdir()
+        for name in ("cpuset.cpus", "cpuset.mems"):
+            if (root / name).exists():
+                (root / name).write_text((root.parent / name).read_text())
+
+
 def _node_cgroups() -> list[Path]:
-    """The node's cgroup directories in every hierarchy, deepest first."""
-    found = {path for m in machine.cgroup_mounts() for path in Path(m.target).glob("kubepods*") if path.is_dir()}
-    found |= {sub for path in list(found) for sub in path.rglob("*") if sub.is_dir()}
+    """The node's cgroup directories (CGROUP_ROOT and everything under it) in every hierarchy, deepest first."""
+    found = [root for root in _cgroup_roots() if root.is_dir()]
+    found += [sub for root in list(found) for sub in root.rglob("*") if sub.is_dir()]
     return sorted(found, key=lambda path: len(path.parts), reverse=True)
 
 
@@ -500,16 +502,40 @@ def _container_processes() -> list[Tracked]:
     return found
 
 
-def _namespace_processes(known: set[int]) -> list[Tracked]:
-    """Processes in the node's network namespace that were not started by name (the shims, a stray probe)."""
+def _lineage() -> set[int]:
+    """This process and its ancestors: never signalled, even when they run in the node's namespace."""
+    pids, pid = set(), os.getpid()
+    while pid > 1 and pid not in pids:
+        pids.add(pid)
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return pids
+
+
+def _namespace_processes(known: set[int]) -> tuple[list[Tracked], list[str]]:
+    """Processes in the node's network namespace not started by name: those running the node's own
+    binaries (containerd's shims, crane, a probe), to stop; and the others (say a shell or a `pulumi up`
+    entered through the wrappers), described, to leave alone."""
     if not NETNS_PATH.exists():
-        return []
-    pids = run(["ip", "netns", "pids", NETNS], what="ip netns pids").split()
-    return [
-        Tracked("in-namespace", int(pid), start)
-        for pid in pids
-        if int(pid) not in known and (start := _start_time(int(pid)))
-    ]
+        return [], []
+    ours = {tool(name).resolve() for name in ("containerd-shim-runc-v2", "crane")}
+    ours |= {path.resolve() for path in (ROOT / "images" / "bin").glob("*")}
+    stop, others = [], []
+    for pid in map(int, run(["ip", "netns", "pids", NETNS], what="ip netns pids", timeout=30).split()):
+        start = _start_time(pid)
+        if pid in known or pid in _lineage() or start is None:
+            continue
+        try:
+            exe = Path(os.readlink(f"/proc/{pid}/exe"))
+        except OSError:
+            continue
+        if exe in ours:
+            stop.append(Tracked(exe.name, pid, start))
+        else:
+            others.append(f"{pid} ({exe.name})")
+    return stop, others
 
 
 def _unpin_netns_dir() -> None:
@@ -532,10 +558,13 @@ def _stop() -> None:
     _signal_and_wait(by_name[name] for name in _AGENTS if name in by_name)
     _signal_and_wait(_container_processes(), grace=1)
     _signal_and_wait([by_name[name] for name in ("containerd",) if name in by_name])
-    _signal_and_wait(_namespace_processes({entry.pid for entry in tracked}), grace=1)
+    _signal_and_wait(_namespace_processes({entry.pid for entry in tracked})[0], grace=1)
     _signal_and_wait(by_name[name] for name in _CONTROL_PLANE if name in by_name)
     _signal_and_wait(tracked, grace=2)  # the anchor, and anything a failed start left
-    _signal_and_wait(_namespace_processes(set()), grace=1)
+    stray, others = _namespace_processes(set())
+    _signal_and_wait(stray, grace=1)
+    if others:
+        say(f"left alone in the node's network namespace (not started by it): {', '.join(others)}")
     for directory in _node_cgroups():
         with contextlib.suppress(OSError):
             directory.rmdir()
@@ -556,11 +585,11 @@ def _stop() -> None:
             raise E2EError(f"the machine differs from before the node started: {'; '.join(changed)} (see {_BEFORE})")
         _BEFORE.unlink()
         say("the machine is as before the node started: links, addresses, routes, netns, iptables, nftables, "
-            "mounts, cgroups and sysctls compared")  # fmt: skip
+            "mounts, cgroups, the daemons' default paths and sysctls compared")  # fmt: skip
 
 
 def down() -> None:
     """Stop the node, whatever state a failed start left; nothing up is not an error."""
-    if not ROOT.exists() and not NETNS_PATH.exists():
+    if not ROOT.exists() and not NETNS_PATH.exists() and not _node_cgroups():
         return
     _stop()

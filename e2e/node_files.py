@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -26,6 +28,11 @@ API_PORT: Final = 6443
 CLUSTER_DOMAIN: Final = "cluster.local"
 DNS_READY_PORT: Final = 8181
 SANDBOX_IMAGE: Final = "bluegreen.local/e2e/pause:1"
+CGROUP_ROOT: Final = "bluegreen-e2e"
+"""The node's own cgroup in every hierarchy (kubelet's cgroupRoot): teardown touches nothing outside it."""
+PRIVATE_DIRS: Final = ("/var/lib", "/var/log", "/opt")
+"""Where the daemons write whatever their flags say (libcni's cache, kubelet's /var/log/containers and device
+plugins, containerd's /opt/containerd): each gets an empty tmpfs in the node's mount namespace."""
 _CERT_DAYS: Final = 30
 
 # Each component's identity, as kubeadm gives it, so the bootstrap RBAC roles and the Node authorizer apply.
@@ -79,26 +86,28 @@ class Layout:
 
 
 def write_pki(layout: Layout) -> None:
-    """A CA, the API server's certificate (every name it is reached by), and the service-account key pair."""
+    """A CA, the API server's serving certificate (every name it is reached by), its client certificate
+    towards the kubelet (exec, logs, port-forward), and the service-account key pair."""
     pki = layout.pki
     pki.mkdir(parents=True, exist_ok=True)
 
     def openssl(*args: str | Path) -> None:
         run(["openssl", *args], what="openssl", cwd=pki)
 
+    def signed(name: str, subject: str, extensions: str) -> None:
+        (pki / f"{name}.ext").write_text(f"keyUsage=critical,digitalSignature,keyEncipherment\n{extensions}\n")
+        openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
+                "-subj", subject)  # fmt: skip
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                "-days", str(_CERT_DAYS), "-extfile", f"{name}.ext", "-out", f"{name}.crt")  # fmt: skip
+
     openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days",
             str(_CERT_DAYS), "-subj", "/CN=bluegreen-e2e-ca")  # fmt: skip
     names = ["kubernetes", "kubernetes.default", "kubernetes.default.svc", f"kubernetes.default.svc.{CLUSTER_DOMAIN}"]
-    sans = ",".join(
-        [f"IP:{ip}" for ip in ("127.0.0.1", NODE_IP, API_SERVICE_IP)] + [f"DNS:{n}" for n in ["localhost", *names]]
-    )
-    (pki / "apiserver.ext").write_text(
-        f"subjectAltName={sans}\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
-    )
-    openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "apiserver.key", "-out", "apiserver.csr",
-            "-subj", "/CN=kube-apiserver")  # fmt: skip
-    openssl("x509", "-req", "-in", "apiserver.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-            "-days", str(_CERT_DAYS), "-extfile", "apiserver.ext", "-out", "apiserver.crt")  # fmt: skip
+    ips = [f"IP:{ip}" for ip in ("127.0.0.1", NODE_IP, API_SERVICE_IP)]
+    sans = ",".join([*ips, *(f"DNS:{name}" for name in ["localhost", *names])])
+    signed("apiserver", "/CN=kube-apiserver", f"extendedKeyUsage=serverAuth\nsubjectAltName={sans}")
+    signed("kubelet-client", "/O=system:masters/CN=kube-apiserver-kubelet-client", "extendedKeyUsage=clientAuth")
     openssl("genrsa", "-out", "sa.key", "2048")
     openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub")
 
@@ -209,9 +218,16 @@ def kubelet_config(layout: Layout, *, allow_cgroup_v1: bool) -> str:
         "healthzBindAddress": "127.0.0.1",
         "readOnlyPort": 0,
         "podLogsDir": str(layout.var / "pod-logs"),
-        # The API server reaches the kubelet only inside the node's network namespace.
-        "authentication": {"anonymous": {"enabled": True}, "webhook": {"enabled": False}},
-        "authorization": {"mode": "AlwaysAllow"},
+        # Pods reach the node IP (their DNS server): only the API server's certificate, and callers the
+        # API server authorizes, may use the kubelet's API; it serves no machine logs.
+        "authentication": {
+            "anonymous": {"enabled": False},
+            "webhook": {"enabled": True},
+            "x509": {"clientCAFile": str(layout.pki / "ca.crt")},
+        },
+        "authorization": {"mode": "Webhook"},
+        "enableSystemLogHandler": False,
+        "cgroupRoot": f"/{CGROUP_ROOT}",
         "failSwapOn": False,
         "resolvConf": str(layout.resolv_conf),
         "clusterDNS": [NODE_IP],
@@ -255,6 +271,38 @@ def corefile(layout: Layout) -> str:
     cache 5
 }}
 """
+
+
+def anchor_script(
+    *,
+    resolv_conf: Path,
+    resolv_target: str | None,
+    cgroups: Sequence[tuple[str, str, str]],
+    sysctls: Sequence[str],
+    shadow: Path,
+    ready: Path,
+) -> str:
+    """The shell the mount-namespace anchor runs (in the node's network namespace, a private mount
+    namespace): private /run and PRIVATE_DIRS, the cgroup hierarchies back (`ip netns exec` hid them),
+    resolv.conf pointing at cluster DNS, machine-wide sysctls shadowed; then it holds the namespace.
+
+    resolv_target: what /etc/resolv.conf resolves to (it may lead into /run), None when there is none.
+    cgroups: (mount point, type, options) of each hierarchy; sysctls: keys under /proc/sys to shadow.
+    """
+    q = shlex.quote
+    lines = ["set -e", "mount -t tmpfs -o mode=755 bluegreen-run /run"]
+    lines += [f"if [ -d {d} ]; then mount -t tmpfs -o mode=755 bluegreen-private {d}; fi" for d in PRIVATE_DIRS]
+    if resolv_target:
+        if resolv_target.startswith("/run/"):  # systemd-resolved's stub: it lives in the new, empty /run
+            lines += [f"mkdir -p {q(str(Path(resolv_target).parent))}", f": > {q(resolv_target)}"]
+        lines += [f"mount --bind {q(str(resolv_conf))} {q(resolv_target)}"]
+    lines += ["mount -t tmpfs -o mode=755 bluegreen-cgroup /sys/fs/cgroup"]
+    for target, fstype, options in cgroups:
+        lines += [f"mkdir -p {q(target)}", f"mount -t {fstype} -o {q(options)} {fstype} {q(target)}"]
+    for key in sysctls:
+        copy = q(str(shadow / key.replace("/", ".")))
+        lines += [f"cp /proc/sys/{key} {copy}", f"mount --bind {copy} /proc/sys/{key}"]
+    return "\n".join([*lines, f"touch {q(str(ready))}", "exec sleep infinity"]) + "\n"
 
 
 def resolv_conf() -> str:

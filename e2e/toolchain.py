@@ -224,8 +224,12 @@ _CNI_PLUGINS = {
     "loopback": "main/loopback",
     "portmap": "meta/portmap",
 }
-NODE_PACKAGES = ("iptables", "nftables", "conntrack", "ipset", "libseccomp-dev", "pkg-config")
-"""Debian packages the real node needs: kube-proxy's and kube-router's tools, and runc's seccomp headers."""
+NODE_PACKAGES = (
+    *("iproute2", "util-linux", "mount", "openssl"),
+    *("iptables", "nftables", "conntrack", "ipset"),
+    *("gcc", "libc6-dev", "libseccomp-dev", "pkg-config"),
+)
+"""Debian packages the real node needs: namespaces and keys, kube-proxy's and kube-router's tools, runc's cgo build."""
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,6 @@ def test_frontend_proxies_to_the_backend_service_dns_name(program):
     assert re.findall(r"\b(blue|green)\b", config) == []
 
 
-def test_frontend_container_also_gets_the_backend_url_in_its_environment(program):
-    run = program()
-    container = run.get("Deployment", "frontend").inputs["spec"]["template"]["spec"]["containers"][0]
-    assert container["env"] == [{"name": "BACKEND_URL", "value": "http://backend.bluegreen-dev.svc.cluster.local:80"}]
-
-
 def test_frontend_follows_the_backends_namespace_and_service_port(program):
     config = program({"namespace": "shop", "servicePort": 8081}).get("ConfigMap", "frontend").inputs["data"]
     assert "proxy_pass http://backend.shop.svc.cluster.local:8081;" in config["default.conf"]

@@ -120,14 +120,97 @@ def test_cgroup_hierarchies_are_read_with_their_controllers_for_remounting(monke
     assert machine.cgroup_mounts() == [
         machine.Mount("/sys/fs/cgroup/cpu", "cgroup", "rw,cpu"),
         machine.Mount("/sys/fs/cgroup/systemd", "cgroup", "rw,xattr,name=systemd"),
-        machine.Mount("/sys/fs/cgroup/unified", "cgroup2", "rw"),
+        machine.Mount("/sys/fs/cgroup/unified", "cgroup2", "rw,nsdelegate"),
     ]
     assert machine.cgroup_v1() is True
 
 
 def test_a_unified_cgroup2_host_needs_no_cgroup_v1_workaround(monkeypatch, tmp_path):
     info = tmp_path / "mountinfo"
-    info.write_text("30 25 0:26 / /sys/fs/cgroup rw,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate\n")
+    info.write_text(
+        "30 25 0:26 / /sys/fs/cgroup rw,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot\n"
+    )
     monkeypatch.setattr(machine, "_MOUNTINFO", info)
-    assert machine.cgroup_mounts() == [machine.Mount("/sys/fs/cgroup", "cgroup2", "rw")]
+    # cgroup2's options belong to its one root: a mount without them would switch them off machine-wide.
+    assert machine.cgroup_mounts() == [machine.Mount("/sys/fs/cgroup", "cgroup2", "rw,nsdelegate,memory_recursiveprot")]
     assert machine.cgroup_v1() is False
+
+
+@pytest.mark.parametrize(
+    ("fstype", "options", "kept"),
+    [
+        ("cgroup", "rw,cpu,cpuacct", ["cpu", "cpuacct"]),
+        ("cgroup", "rw,xattr,release_agent=/x,name=systemd", ["xattr", "name=systemd"]),
+        ("cgroup2", "rw,nsdelegate,memory_recursiveprot", ["nsdelegate", "memory_recursiveprot"]),
+        ("cgroup2", "ro", []),
+    ],
+)
+def test_a_hierarchy_is_mounted_again_with_exactly_the_options_that_name_it(fstype, options, kept):
+    assert machine._mount_options(fstype, options) == kept
+
+
+def _anchor(resolv_target):
+    return node_files.anchor_script(
+        resolv_conf=Path("/s/etc/resolv.conf"),
+        resolv_target=resolv_target,
+        cgroups=[("/sys/fs/cgroup/cpu", "cgroup", "rw,cpu")],
+        sysctls=["kernel/panic"],
+        shadow=Path("/s/var/sysctl-shadow"),
+        ready=Path("/s/run/anchor-ready"),
+    ).splitlines()
+
+
+def test_the_anchor_makes_the_daemons_default_paths_private_before_anything_writes():
+    lines = _anchor("/etc/resolv.conf")
+    assert lines[:5] == [
+        "set -e",
+        "mount -t tmpfs -o mode=755 bluegreen-run /run",
+        "if [ -d /var/lib ]; then mount -t tmpfs -o mode=755 bluegreen-private /var/lib; fi",
+        "if [ -d /var/log ]; then mount -t tmpfs -o mode=755 bluegreen-private /var/log; fi",
+        "if [ -d /opt ]; then mount -t tmpfs -o mode=755 bluegreen-private /opt; fi",
+    ]
+    assert lines[5:] == [
+        "mount --bind /s/etc/resolv.conf /etc/resolv.conf",
+        "mount -t tmpfs -o mode=755 bluegreen-cgroup /sys/fs/cgroup",
+        "mkdir -p /sys/fs/cgroup/cpu",
+        "mount -t cgroup -o rw,cpu cgroup /sys/fs/cgroup/cpu",
+        "cp /proc/sys/kernel/panic /s/var/sysctl-shadow/kernel.panic",
+        "mount --bind /s/var/sysctl-shadow/kernel.panic /proc/sys/kernel/panic",
+        "touch /s/run/anchor-ready",
+        "exec sleep infinity",
+    ]
+
+
+def test_a_resolv_conf_that_leads_into_run_is_made_again_in_the_private_run():
+    lines = _anchor("/run/systemd/resolve/stub-resolv.conf")
+    bind = lines.index("mount --bind /s/etc/resolv.conf /run/systemd/resolve/stub-resolv.conf")
+    assert lines[bind - 2 : bind] == ["mkdir -p /run/systemd/resolve", ": > /run/systemd/resolve/stub-resolv.conf"]
+    assert lines.index("mount -t tmpfs -o mode=755 bluegreen-run /run") < bind - 2
+    assert not [line for line in _anchor(None) if "resolv" in line]
+
+
+@pytest.mark.parametrize(
+    ("line", "normal"),
+    [
+        ("2: eth0    inet 10.0.0.5/24 brd 10.0.0.255 scope global dynamic eth0 valid_lft 3599sec preferred_lft 3599sec",
+         "2: eth0    inet 10.0.0.5/24 brd 10.0.0.255 scope global dynamic eth0"),
+        ("2001:db8::/64 dev eth0 proto ra metric 100 expires 86391sec pref medium",
+         "2001:db8::/64 dev eth0 proto ra metric 100 pref medium"),
+    ],
+)  # fmt: skip
+def test_address_and_route_lifetimes_that_count_down_are_not_differences(line, normal):
+    assert machine._LIFETIMES.sub("", line) == normal
+
+
+def test_a_second_mount_on_a_path_is_a_difference():
+    line = "40 30 0:50 / /run rw - tmpfs bluegreen-run rw"
+    assert machine._mount_line(line) == "/run tmpfs bluegreen-run"
+    before = {"mounts": ["/run tmpfs tmpfs"]}
+    after = {"mounts": ["/run tmpfs tmpfs", "/run tmpfs bluegreen-run"]}
+    assert machine.differences(before, after) == ["mounts: added ['/run tmpfs bluegreen-run'] removed []"]
+
+
+def test_an_identical_second_mount_is_a_difference():
+    before = {"mounts": ["/sys/fs/cgroup tmpfs tmpfs"]}
+    after = {"mounts": ["/sys/fs/cgroup tmpfs tmpfs", "/sys/fs/cgroup tmpfs tmpfs"]}
+    assert machine.differences(before, after) == ["mounts: added ['/sys/fs/cgroup tmpfs tmpfs'] removed []"]

@@ -29,6 +29,7 @@ const (
 	maxRequests = 20000
 	maxRate     = 200
 	maxDuration = 120 * time.Second
+	maxTimeout  = 30 * time.Second
 )
 
 type result struct {
@@ -49,8 +50,9 @@ func main() {
 	if flag.NArg() != 1 {
 		log.Fatal("usage: probe [flags] URL")
 	}
-	if *n < 1 || *n > maxRequests || *rate < 0 || *rate > maxRate {
-		log.Fatalf("-n must be 1-%d and -rate 0-%d", maxRequests, maxRate)
+	// Written so that NaN fails too.
+	if !(*n >= 1 && *n <= maxRequests && *rate >= 0 && *rate <= maxRate && *timeout > 0 && *timeout <= maxTimeout) {
+		log.Fatalf("-n must be 1-%d, -rate 0-%d and -timeout above 0 and at most %s", maxRequests, maxRate, maxTimeout)
 	}
 	if *rate > 0 && float64(*n)/(*rate) > maxDuration.Seconds() {
 		log.Fatalf("-n/-rate must be at most %s", maxDuration)

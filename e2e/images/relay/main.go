@@ -1,7 +1,8 @@
-// Command relay is the frontend of the end-to-end suite's stacks: it answers /healthz itself and
-// passes every other request to BACKEND_URL (the backend Service's DNS name), as the project's nginx
-// configuration does, on a new connection each time. On SIGTERM it stops accepting and finishes what
-// is in flight.
+// Command relay is the frontend of the end-to-end suite's stacks. It serves the frontend's nginx
+// configuration as nginx would, for the three things it says: the `listen` port, the health
+// location answered by the proxy itself, and `proxy_pass` (the backend Service's DNS name) for every
+// other path, on a new connection each time, as nginx's proxy_pass does by default. On SIGTERM it
+// stops accepting and finishes what is in flight.
 package main
 
 import (
@@ -16,24 +17,58 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"regexp"
 	"syscall"
 	"time"
 )
 
-func main() {
-	listen := flag.String("listen", ":8080", "address and port to listen on")
-	flag.Parse()
-	backend, err := url.Parse(os.Getenv("BACKEND_URL"))
+var (
+	listenLine = regexp.MustCompile(`(?m)^\s*listen\s+(\d+);`)
+	healthLine = regexp.MustCompile(`(?m)^\s*location\s*=\s*(/\S*)\s*\{`)
+	proxyLine  = regexp.MustCompile(`(?m)^\s*proxy_pass\s+(\S+);`)
+)
+
+type site struct {
+	port    string
+	health  string
+	backend *url.URL
+}
+
+func readSite(path string) (site, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return site{}, err
+	}
+	text := string(raw)
+	found := []*regexp.Regexp{listenLine, healthLine, proxyLine}
+	values := make([]string, len(found))
+	for i, re := range found {
+		m := re.FindStringSubmatch(text)
+		if m == nil {
+			return site{}, fmt.Errorf("%s: no match for %s", path, re)
+		}
+		values[i] = m[1]
+	}
+	backend, err := url.Parse(values[2])
 	if err != nil || backend.Scheme == "" || backend.Host == "" {
-		log.Fatalf("BACKEND_URL must be an absolute URL, got %q", os.Getenv("BACKEND_URL"))
+		return site{}, fmt.Errorf("%s: proxy_pass %q is not an absolute URL", path, values[2])
+	}
+	return site{port: values[0], health: values[1], backend: backend}, nil
+}
+
+func main() {
+	config := flag.String("config", "/etc/nginx/conf.d/default.conf", "the nginx server block to serve")
+	flag.Parse()
+	s, err := readSite(*config)
+	if err != nil {
+		log.Fatal(err)
 	}
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(backend)
+			r.SetURL(s.backend)
 			r.SetXForwarded()
 		},
-		// A new connection per request, as nginx's proxy_pass does by default: a pooled connection
-		// keeps its conntrack entry, so it would stay on the old color after a cutover.
+		// A pooled connection keeps its conntrack entry, so it would stay on the old color after a cutover.
 		Transport: &http.Transport{
 			DialContext:           (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
 			ResponseHeaderTimeout: 30 * time.Second,
@@ -41,13 +76,20 @@ func main() {
 		},
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc(s.health, func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.Handle("/", proxy)
+	server := &http.Server{Addr: ":" + s.port, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	log.Printf("listening on :%s, health %s, passing to %s", s.port, s.health, s.backend)
+	serve(server)
+}
 
-	server := &http.Server{Addr: *listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+// serve runs server until SIGTERM or SIGINT, then returns once the requests in flight are answered.
+func serve(server *http.Server) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	drained := make(chan struct{})
 	go func() {
+		defer close(drained)
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
@@ -55,8 +97,8 @@ func main() {
 			log.Printf("shutdown: %v", err)
 		}
 	}()
-	log.Printf("listening on %s, passing to %s", *listen, backend)
 	if err := server.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}
+	<-drained
 }
