@@ -265,8 +265,10 @@ def test_a_client_pod_reaches_the_backend_by_dns_name_and_a_stranger_is_refused(
     assert late <= 3
     assert client[:late] == [(0, refused)] * late
     assert client[late:] == [(200, "backend 1.2 (green)")] * (20 - late)
-    # The name resolved (the error names the ClusterIP): the policy, not DNS, turned the stranger away.
-    assert stranger == [(0, refused)] * 20
+    # Refused or dropped (kube-router does both); never a failed lookup: the policy, not DNS, turned it away.
+    timed_out = f'Get "{BACKEND_URL}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)'
+    assert {answer for _, answer in stranger} <= {refused, timed_out}
+    assert [status for status, _ in stranger] == [0] * 20
     _seen["network_policy"] = {"client": client, "stranger": stranger[:3]}
 
 
@@ -274,9 +276,8 @@ def test_a_cutover_under_traffic_moves_new_connections_once_and_drops_none(shell
     cluster_ip = shell.kubectl_json("get", "service", APP, "--namespace", NAMESPACE)["spec"]["clusterIP"]
     probe = [str(node.ROOT / "images" / "bin" / "probe"), "-csv", "-n", str(PROBE_LIMIT), "-rate", str(PROBE_RATE)]
     started = time.monotonic()
-    with subprocess.Popen(
-        [*probe, "-timeout", "2s", f"http://{cluster_ip}/"], stdout=subprocess.PIPE, text=True
-    ) as proc:
+    target = [*probe, "-timeout", "2s", f"http://{cluster_ip}/"]
+    with subprocess.Popen(target, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         try:
             time.sleep(2)
             switch = time.monotonic() - started
