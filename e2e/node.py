@@ -4,14 +4,16 @@ and CoreDNS, every one inside a network namespace and one private mount namespac
 Nothing is added to the machine's own namespaces: no address, route, rule or mount (the `ip netns`
 pin aside, removed by `down`). Every listener is inside the network namespace, and nothing connects
 it to the machine, so no packet of the node can leave it. Machine-wide sysctls kubelet would write are
-shadowed in the private mount namespace. Processes are tracked by PID and start time; `down` stops
-them, the containers (found in the node's own cgroups) and the shims (found in its network
-namespace), removes its cgroups and namespaces, and compares the machine with a picture taken
-before `up`: a difference fails `down`.
+shadowed in the private mount namespace, where /run, /var/lib, /var/log and /opt are empty tmpfs too.
+Processes are tracked by PID and start time; `down` stops them, the containers (found in the node's
+own cgroup, CGROUP_ROOT) and the shims and probes (found in its network namespace by their binaries),
+removes its cgroups and namespaces, and compares the machine with a picture taken before `up`: a
+difference fails `down`.
 
 Workarounds are applied only where the machine needs them (see e2e/machine.py): cgroup v1
-(failCgroupV1: false), no CAP_SYS_RESOURCE (containerd's restrict_oom_score_adj), no dummy link
-driver (a veth pair, both ends inside, carries the node IP).
+(failCgroupV1: false) and no CAP_SYS_RESOURCE (containerd's restrict_oom_score_adj). The node IP sits
+on a veth pair with both ends inside, everywhere: loading a dummy-link module would add dummy0 to the
+machine's own namespace, and some kernels have no such driver.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ from e2e.node_files import (
     write_identities,
     write_pki,
 )
-from e2e.toolchain import tool
+from e2e.toolchain import COMPONENTS, tool
 
 NETNS: Final = "bluegreen-e2e"
 NETNS_PATH: Final = Path("/run/netns") / NETNS
@@ -72,11 +74,6 @@ _ANCHOR_WAIT_SECONDS: Final = 10
 _AGENTS: Final = ("kube-router", "kube-proxy", "kubelet")
 _CONTROL_PLANE: Final = ("coredns", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd")
 _WRAPPED: Final = ("kubectl", "pulumi")
-_BINARIES: Final = (
-    *("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kubelet", "kube-proxy"),
-    *("containerd", "containerd-shim-runc-v2", "ctr", "runc", "bridge", "host-local", "loopback", "portmap"),
-    *("crane", "kube-router", "coredns"),
-)
 _CLONE_NEWNET: Final = 0x40000000
 
 
@@ -179,7 +176,8 @@ def up(kubeconfig: Path) -> None:
 
 
 def _binaries() -> list[Path]:
-    return [tool(name) for name in _BINARIES]
+    needed = [c for c in COMPONENTS if c.node or c.name in ("kubernetes", "etcd")]
+    return [tool(binary) for c in needed for binary in c.probes]
 
 
 def _step(started: float, what: str) -> None:
