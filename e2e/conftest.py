@@ -50,8 +50,8 @@ class Shell:
 
     def __init__(self, env: Mapping[str, str], machine_netns: str | None = None) -> None:
         self.env = dict(env)
+        # With a real node, this process runs in its network namespace; this path names the machine's.
         self.machine_netns = machine_netns
-        """With a real node, this process runs in its network namespace; this path names the machine's."""
 
     def run(
         self, args: Sequence[str], *, cwd: Path = CHECKOUT, check: bool = True, env: Mapping[str, str] | None = None

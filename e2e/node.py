@@ -103,6 +103,11 @@ def _load() -> list[Tracked]:
     return [Tracked(**entry) for entry in json.loads(_PROCESSES.read_text())]
 
 
+def daemon_pids() -> set[int]:
+    """The PIDs of the processes the node started (the anchor and every daemon)."""
+    return {entry.pid for entry in _load()}
+
+
 def _track(entry: Tracked) -> None:
     _PROCESSES.write_text(json.dumps([asdict(e) for e in [*_load(), entry]], indent=2) + "\n")
 

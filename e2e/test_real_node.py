@@ -176,6 +176,9 @@ def test_a_plain_shell_reaches_the_node_through_the_env_file_and_nothing_listens
     assert sourced.stdout.splitlines() == [f"node/{node_files.NODE_NAME}", f"v{toolchain.pins()['pulumi']['version']}"]
     direct = f"{toolchain.tool('kubectl')} --kubeconfig {cluster.KUBECONFIG} --request-timeout=5s get --raw /readyz"
     refused = shell.run([*outside, direct], check=False)
+    listening = shell.run([*outside, "ss -Hltunp"]).stdout
+    ours = [line for line in listening.splitlines() if any(f"pid={pid}," in line for pid in node.daemon_pids())]
+    assert ours == []
     assert refused.returncode == 1
     assert refused.stderr.splitlines() == [
         "The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?"
