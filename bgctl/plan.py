@@ -7,7 +7,7 @@ outright: that is how a color, or the Service's stable ClusterIP, disappears.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
@@ -160,7 +160,3 @@ def build_plan(app: str, from_color: Color, to_color: Color, events: Iterable[St
         seen.add((meta.urn, meta.op.value))
         steps.append(step_from_event(meta, app))
     return Plan(app, from_color, to_color, tuple(steps))
-
-
-def describe_problems(problems: Sequence[str]) -> str:
-    return "; ".join(problems)

@@ -10,6 +10,7 @@ traffic has left it.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Final
 
 import pulumi
@@ -83,129 +84,24 @@ class BlueGreenApp(pulumi.ComponentResource):
     def __init__(self, name: str, args: BlueGreenAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         parsed = arguments.parse(name, args)
         super().__init__(naming.COMPONENT_TYPE, name, None, opts)
-        app, namespace = parsed.app, parsed.namespace
-        active, idle = app.active_color, app.idle_color
-        child = pulumi.ResourceOptions(parent=self, depends_on=_depends_on(opts))
-        # Checks the target color in the cluster before the selector moves; off for runners without API access.
-        before_switch: list[pulumi.ResourceHook | pulumi.ResourceHookFunction] = (
-            [pre_switch_hook(app, namespace)] if parsed.pre_switch_gate else []
-        )
-
-        def metadata(resource_name: str, annotations: dict[str, str] | None = None) -> k8s.meta.v1.ObjectMetaArgsDict:
-            return {
-                "name": resource_name,
-                "namespace": namespace,
-                "labels": {naming.APP_LABEL: app.name},
-                **({"annotations": annotations} if annotations else {}),
-            }
-
-        account = k8s.core.v1.ServiceAccount(
-            naming.service_account_name(app.name),
-            metadata=metadata(naming.service_account_name(app.name)),
-            automount_service_account_token=False,
-            opts=child,
-        )
-
-        # Secret env values live in a Secret the pods read, so no Deployment ever holds one. It is
-        # auto-named: a changed value replaces it under a new name, which rolls both colors' pods.
-        env_secret: k8s.core.v1.Secret | None = None
-        if app.env and app.env_secret:
-            env_secret = k8s.core.v1.Secret(
-                naming.env_secret_name(app.name),
-                metadata={"namespace": namespace, "labels": {naming.APP_LABEL: app.name}},
-                type="Opaque",
-                string_data=pulumi.Output.secret(dict(parsed.env_values)),
-                opts=child,
-            )
-        secret_name = env_secret.metadata.apply(lambda m: m.name or "") if env_secret else None
-
-        # Only a cutover with idleReplicas shrinks a color right after traffic leaves it, and the color
-        # that shrinks is the idle one: the active color's own scale-downs never wait.
-        delay = (
-            pulumi.ResourceHookBinding(before_update=[scale_down_hook(app.name, app.scale_down_delay_seconds)])
-            if app.idle_replicas is not None and app.scale_down_delay_seconds > 0
-            else None
-        )
-
-        def deployment(color: Color, depends_on: Sequence[pulumi.Resource]) -> k8s.apps.v1.Deployment:
-            return k8s.apps.v1.Deployment(
-                naming.deployment_name(app.name, color),
-                # The stack owns each color's replica count: a manual scale must not fail the next cutover,
-                # which may shrink the old color after traffic has already moved.
-                metadata=metadata(naming.deployment_name(app.name, color), {naming.PATCH_FORCE_ANNOTATION: "true"}),
-                spec=pod.deployment_spec(app, color, secret_name),
-                opts=pulumi.ResourceOptions.merge(
-                    child,
-                    pulumi.ResourceOptions(
-                        depends_on=[account, *([env_secret] if env_secret else []), *depends_on],
-                        hooks=delay if color == idle else None,
-                    ),
-                ),
-            )
-
-        def service_spec(color: Color, service_type: str) -> k8s.core.v1.ServiceSpecArgsDict:
-            return {
-                "type": service_type,
-                "selector": naming.selector(app.name, color),
-                "ports": [
-                    {"name": pod.PORT_NAME, "port": app.service_port, "target_port": pod.PORT_NAME, "protocol": "TCP"}
-                ],
-            }
-
-        active_deployment = deployment(active, [])
-        # Explicit name, no clusterIP and `protect`: the DNS name and ClusterIP outlive every cutover.
-        # It waits for the target color's rollout, and the optional gate runs before its selector moves.
-        service = k8s.core.v1.Service(
-            naming.service_name(app.name),
-            metadata=metadata(naming.service_name(app.name)),
-            spec=service_spec(active, app.service_type),
-            opts=pulumi.ResourceOptions.merge(
-                child,
-                pulumi.ResourceOptions(
-                    protect=True,
-                    depends_on=[active_deployment],
-                    hooks=pulumi.ResourceHookBinding(before_update=before_switch) if before_switch else None,
-                ),
-            ),
-        )
-        # The old color shrinks (to idleReplicas) only after traffic has left it.
-        idle_deployment = deployment(idle, [service])
-        # The preview Service selects the idle color, which may have no pods (idleReplicas: 0), and
-        # no traffic depends on it: it alone skips the engine's wait for ready endpoints.
-        preview = k8s.core.v1.Service(
-            naming.preview_service_name(app.name),
-            metadata=metadata(naming.preview_service_name(app.name), {naming.SKIP_AWAIT_ANNOTATION: "true"}),
-            spec=service_spec(idle, "ClusterIP"),
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[idle_deployment])),
-        )
-        for color in COLORS:
-            k8s.policy.v1.PodDisruptionBudget(
-                naming.pdb_name(app.name, color),
-                metadata=metadata(naming.pdb_name(app.name, color)),
-                spec={
-                    "max_unavailable": PDB_MAX_UNAVAILABLE,
-                    "selector": {"match_labels": naming.selector(app.name, color)},
-                },
-                opts=child,
-            )
-
-        if parsed.clients:
-            self.network_policy: k8s.networking.v1.NetworkPolicy | None = k8s.networking.v1.NetworkPolicy(
-                naming.network_policy_name(app.name),
-                metadata=metadata(naming.network_policy_name(app.name)),
-                spec=_network_policy_spec(parsed),
-                opts=child,
-            )
-        else:
-            self.network_policy = None
+        app = parsed.app
+        build = _Builder(self, parsed, _depends_on(opts))
+        # In the order of the safety argument (see the module docstring):
+        identity = build.pod_identity()
+        target = build.target_deployment(identity)  # 1. the target color, rolled out and Available,
+        service = build.active_service(target)  # 2. then the selector (after the optional gate),
+        old = build.idle_deployment(identity, service)  # 3. then the old color, shrunk once traffic left it.
+        preview = build.preview_service(old)
+        build.disruption_budgets()
+        self.network_policy = build.network_policy()
 
         self.app = app
-        self.deployments = {active: active_deployment, idle: idle_deployment}
+        self.deployments = {app.active_color: target, app.idle_color: old}
         self.service, self.preview_service = service, preview
-        self.active_color = pulumi.Output.from_input(active)
-        self.idle_color = pulumi.Output.from_input(idle)
+        self.active_color = pulumi.Output.from_input(app.active_color)
+        self.idle_color = pulumi.Output.from_input(app.idle_color)
         self.service_name = pulumi.Output.from_input(naming.service_name(app.name))
-        self.service_dns = pulumi.Output.from_input(naming.service_dns_name(app.name, namespace))
+        self.service_dns = pulumi.Output.from_input(naming.service_dns_name(app.name, parsed.namespace))
         self.preview_service_name = pulumi.Output.from_input(naming.preview_service_name(app.name))
         self.cluster_ip = service.spec.apply(lambda spec: spec.cluster_ip or "")
         self.blue_image, self.green_image = (pulumi.Output.from_input(app.color(c).image) for c in COLORS)
@@ -220,3 +116,154 @@ class BlueGreenApp(pulumi.ComponentResource):
 
 OUTPUTS: Final = tuple(name for name in BlueGreenApp.__annotations__ if not name.startswith("_"))
 """The component's outputs, by attribute name: every annotation of the class is one."""
+
+
+@dataclass(frozen=True)
+class _PodIdentity:
+    """What both colors' pods run as and read: the ServiceAccount, and the Secret of secret env values."""
+
+    account: k8s.core.v1.ServiceAccount
+    env_secret: k8s.core.v1.Secret | None
+
+    @property
+    def resources(self) -> list[pulumi.Resource]:
+        return [self.account, *([self.env_secret] if self.env_secret else [])]
+
+    @property
+    def secret_name(self) -> pulumi.Output[str] | None:
+        return self.env_secret.metadata.apply(lambda m: m.name or "") if self.env_secret else None
+
+
+class _Builder:
+    """The component's children, one named step each; BlueGreenApp.__init__ calls them in the safe order."""
+
+    def __init__(self, parent: pulumi.ComponentResource, parsed: arguments.Parsed, depends_on: list[pulumi.Resource]):
+        self.parsed, self.app, self.namespace = parsed, parsed.app, parsed.namespace
+        self.child = pulumi.ResourceOptions(parent=parent, depends_on=depends_on)
+
+    def _opts(self, extra: pulumi.ResourceOptions) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions.merge(self.child, extra)
+
+    def _metadata(self, name: str, annotations: dict[str, str] | None = None) -> k8s.meta.v1.ObjectMetaArgsDict:
+        return {
+            "name": name,
+            "namespace": self.namespace,
+            "labels": {naming.APP_LABEL: self.app.name},
+            **({"annotations": annotations} if annotations else {}),
+        }
+
+    def pod_identity(self) -> _PodIdentity:
+        app = self.app
+        account = k8s.core.v1.ServiceAccount(
+            naming.service_account_name(app.name),
+            metadata=self._metadata(naming.service_account_name(app.name)),
+            automount_service_account_token=False,
+            opts=self.child,
+        )
+        # Secret env values live in a Secret the pods read, so no Deployment ever holds one. It is
+        # auto-named: a changed value replaces it under a new name, which rolls both colors' pods.
+        env_secret: k8s.core.v1.Secret | None = None
+        if app.env and app.env_secret:
+            env_secret = k8s.core.v1.Secret(
+                naming.env_secret_name(app.name),
+                metadata={"namespace": self.namespace, "labels": {naming.APP_LABEL: app.name}},
+                type="Opaque",
+                string_data=pulumi.Output.secret(dict(self.parsed.env_values)),
+                opts=self.child,
+            )
+        return _PodIdentity(account, env_secret)
+
+    def _deployment(
+        self,
+        color: Color,
+        identity: _PodIdentity,
+        after: Sequence[pulumi.Resource],
+        hooks: pulumi.ResourceHookBinding | None = None,
+    ) -> k8s.apps.v1.Deployment:
+        app = self.app
+        return k8s.apps.v1.Deployment(
+            naming.deployment_name(app.name, color),
+            # The stack owns each color's replica count: a manual scale must not fail the next cutover,
+            # which may shrink the old color after traffic has already moved.
+            metadata=self._metadata(naming.deployment_name(app.name, color), {naming.PATCH_FORCE_ANNOTATION: "true"}),
+            spec=pod.deployment_spec(app, color, identity.secret_name),
+            opts=self._opts(pulumi.ResourceOptions(depends_on=[*identity.resources, *after], hooks=hooks)),
+        )
+
+    def target_deployment(self, identity: _PodIdentity) -> k8s.apps.v1.Deployment:
+        """The color the Service selects: the provider waits for its rollout to be Available."""
+        return self._deployment(self.app.active_color, identity, [])
+
+    def active_service(self, target: k8s.apps.v1.Deployment) -> k8s.core.v1.Service:
+        """Explicit name, no clusterIP and `protect`: the DNS name and ClusterIP outlive every cutover.
+        It waits for the target color's rollout, and the optional gate runs before its selector moves."""
+        app = self.app
+        # Checks the target color in the cluster before the selector moves; off for runners without API access.
+        gate = (
+            pulumi.ResourceHookBinding(before_update=[pre_switch_hook(app, self.namespace)])
+            if self.parsed.pre_switch_gate
+            else None
+        )
+        return k8s.core.v1.Service(
+            naming.service_name(app.name),
+            metadata=self._metadata(naming.service_name(app.name)),
+            spec=self._service_spec(app.active_color, app.service_type),
+            opts=self._opts(pulumi.ResourceOptions(protect=True, depends_on=[target], hooks=gate)),
+        )
+
+    def idle_deployment(self, identity: _PodIdentity, service: k8s.core.v1.Service) -> k8s.apps.v1.Deployment:
+        """The old color, after the Service: with idleReplicas it shrinks only once traffic has left it.
+
+        Only a cutover with idleReplicas shrinks a color right after traffic leaves it, and the color that
+        shrinks is the idle one: the active color's own scale-downs never wait.
+        """
+        app = self.app
+        delay = (
+            pulumi.ResourceHookBinding(before_update=[scale_down_hook(app.name, app.scale_down_delay_seconds)])
+            if app.idle_replicas is not None and app.scale_down_delay_seconds > 0
+            else None
+        )
+        return self._deployment(app.idle_color, identity, [service], delay)
+
+    def preview_service(self, idle: k8s.apps.v1.Deployment) -> k8s.core.v1.Service:
+        """Selects the idle color, which may have no pods (idleReplicas: 0), and no traffic depends on it:
+        it alone skips the engine's wait for ready endpoints."""
+        name = naming.preview_service_name(self.app.name)
+        return k8s.core.v1.Service(
+            name,
+            metadata=self._metadata(name, {naming.SKIP_AWAIT_ANNOTATION: "true"}),
+            spec=self._service_spec(self.app.idle_color, "ClusterIP"),
+            opts=self._opts(pulumi.ResourceOptions(depends_on=[idle])),
+        )
+
+    def disruption_budgets(self) -> None:
+        for color in COLORS:
+            k8s.policy.v1.PodDisruptionBudget(
+                naming.pdb_name(self.app.name, color),
+                metadata=self._metadata(naming.pdb_name(self.app.name, color)),
+                spec={
+                    "max_unavailable": PDB_MAX_UNAVAILABLE,
+                    "selector": {"match_labels": naming.selector(self.app.name, color)},
+                },
+                opts=self.child,
+            )
+
+    def network_policy(self) -> k8s.networking.v1.NetworkPolicy | None:
+        if not self.parsed.clients:
+            return None
+        return k8s.networking.v1.NetworkPolicy(
+            naming.network_policy_name(self.app.name),
+            metadata=self._metadata(naming.network_policy_name(self.app.name)),
+            spec=_network_policy_spec(self.parsed),
+            opts=self.child,
+        )
+
+    def _service_spec(self, color: Color, service_type: str) -> k8s.core.v1.ServiceSpecArgsDict:
+        app = self.app
+        return {
+            "type": service_type,
+            "selector": naming.selector(app.name, color),
+            "ports": [
+                {"name": pod.PORT_NAME, "port": app.service_port, "target_port": pod.PORT_NAME, "protocol": "TCP"}
+            ],
+        }

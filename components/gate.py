@@ -264,76 +264,107 @@ def _named_port(item: V1Pod) -> int | None:
     return None
 
 
+class _Doing:
+    """What the gate is asking the API server now: named in the error when the call fails."""
+
+    def __init__(self) -> None:
+        self.what = ""
+
+
 def check(target: Target, api: ApiClient) -> list[str]:
-    """Run every check against the cluster; return what passed, or raise `GateError` with the first failure."""
-    from kubernetes import client
+    """Run the three checks against the cluster, in order; return what passed, or raise `GateError` with the
+    first failure."""
     from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import HTTPError
 
-    app, ns, color = target.app, target.namespace, target.color
-    deployment_name = naming.deployment_name(app, color)
-    timeout = REQUEST_TIMEOUT
+    doing = _Doing()
     passed: list[str] = []
-    doing = f"GET Deployment {ns}/{deployment_name}"
     try:
-        deployment = client.AppsV1Api(api).read_namespaced_deployment(deployment_name, ns, _request_timeout=timeout)
-        status = deployment.status or client.V1DeploymentStatus()
-        # An unset spec.replicas means 1, as the API server defaults it.
-        want = 1 if deployment.spec is None or deployment.spec.replicas is None else deployment.spec.replicas
-        generation = deployment.metadata.generation if deployment.metadata else None
-        generation, observed = generation or 0, status.observed_generation or 0
-        updated, available = status.updated_replicas or 0, status.available_replicas or 0
-        total = status.replicas or 0
-        label = f"Deployment {ns}/{deployment_name}"
-        if want < 1:
-            raise GateError(f"{label} has 0 replicas: no pod would serve")
-        if observed < generation:
-            raise GateError(f"{label} rollout not observed yet (generation {generation}, observed {observed})")
-        if updated < want:
-            raise GateError(f"{label} has {updated} of {want} replicas updated")
-        if total > updated:
-            raise GateError(f"{label} still runs {total - updated} old replica(s)")
-        if available < want:
-            raise GateError(
-                f"{label} has {available} of {want} replicas available ({status.unavailable_replicas or 0} unavailable)"
-            )
-        passed.append(f"{label}: {want}/{want} replicas updated and available")
-
-        selector = label_selector(naming.selector(app, color))
-        doing = f"LIST Pods in {ns} with {selector}"
-        pods = client.CoreV1Api(api).list_namespaced_pod(ns, label_selector=selector, _request_timeout=timeout)
-        ready = sorted((item for item in pods.items or [] if _is_ready(item)), key=_pod_name)
-        if len(ready) < want:
-            raise GateError(f"{color} has {len(ready)} Ready pod(s) not terminating in {ns} ({selector}), needs {want}")
-        passed.append(f"{color}: {len(ready)} Ready pod(s) not terminating in {ns} ({selector})")
-
+        want, line = _deployment_rolled_out(target, api, doing)
+        passed.append(line)
+        ready, line = _ready_pods(target, api, want, doing)
+        passed.append(line)
         if target.smoke_path:
-            path = target.smoke_path
-            # The parser refuses such a path already; the gate checks again, as it may be handed any AppSettings.
-            if (why := grammar.http_path(path)) is not None:
-                raise GateError(f"smokePath {path!r} {why}")
-            first = ready[0]
-            port = _named_port(first)
-            if port is None:
-                raise GateError(f"Pod {ns}/{_pod_name(first)} has no container port named {pod.PORT_NAME}")
-            proxied = f"{_pod_name(first)}:{port}"
-            doing = f"smoke check GET {path} via Pod {ns}/{proxied}"
-            # Only the status counts: the raw response, so a body that is neither text nor JSON (an image, no
-            # Content-Type) is never decoded, which the client would refuse.
-            response: Any = client.CoreV1Api(api).connect_get_namespaced_pod_proxy_with_path(
-                proxied, ns, path.lstrip("/"), _request_timeout=timeout, _preload_content=False
-            )  # typed as str, but a raw urllib3 response without preloading
-            code = response.status
-            response.close()
-            passed.append(f"{doing}: HTTP {code}")
+            passed.append(_smoke_check(target.namespace, target.smoke_path, api, ready[0], doing))
     except ApiException as error:
         body = " ".join(str(error.body or "").split())[:200]
         raise GateError(
-            f"{doing} answered HTTP {error.status} {error.reason or ''}".rstrip() + (f": {body}" if body else "")
+            f"{doing.what} answered HTTP {error.status} {error.reason or ''}".rstrip() + (f": {body}" if body else "")
         ) from error
     except (HTTPError, OSError) as error:
-        raise GateError(f"cannot reach the Kubernetes API server ({doing}): {' '.join(str(error).split())}") from error
+        raise GateError(
+            f"cannot reach the Kubernetes API server ({doing.what}): {' '.join(str(error).split())}"
+        ) from error
     return passed
+
+
+def _deployment_rolled_out(target: Target, api: ApiClient, doing: _Doing) -> tuple[int, str]:
+    """1. The target color's Deployment: every replica updated and available, no old pod left.
+
+    Returns the replica count it wants, and the line that says so.
+    """
+    from kubernetes import client
+
+    ns, name = target.namespace, naming.deployment_name(target.app, target.color)
+    doing.what = f"GET Deployment {ns}/{name}"
+    deployment = client.AppsV1Api(api).read_namespaced_deployment(name, ns, _request_timeout=REQUEST_TIMEOUT)
+    status = deployment.status or client.V1DeploymentStatus()
+    # An unset spec.replicas means 1, as the API server defaults it.
+    want = 1 if deployment.spec is None or deployment.spec.replicas is None else deployment.spec.replicas
+    generation = deployment.metadata.generation if deployment.metadata else None
+    generation, observed = generation or 0, status.observed_generation or 0
+    updated, available = status.updated_replicas or 0, status.available_replicas or 0
+    total = status.replicas or 0
+    label = f"Deployment {ns}/{name}"
+    if want < 1:
+        raise GateError(f"{label} has 0 replicas: no pod would serve")
+    if observed < generation:
+        raise GateError(f"{label} rollout not observed yet (generation {generation}, observed {observed})")
+    if updated < want:
+        raise GateError(f"{label} has {updated} of {want} replicas updated")
+    if total > updated:
+        raise GateError(f"{label} still runs {total - updated} old replica(s)")
+    if available < want:
+        raise GateError(
+            f"{label} has {available} of {want} replicas available ({status.unavailable_replicas or 0} unavailable)"
+        )
+    return want, f"{label}: {want}/{want} replicas updated and available"
+
+
+def _ready_pods(target: Target, api: ApiClient, want: int, doing: _Doing) -> tuple[list[V1Pod], str]:
+    """2. At least `want` Ready pods not terminating, among those the color's own selector matches (by name)."""
+    from kubernetes import client
+
+    ns, color = target.namespace, target.color
+    selector = label_selector(naming.selector(target.app, color))
+    doing.what = f"LIST Pods in {ns} with {selector}"
+    pods = client.CoreV1Api(api).list_namespaced_pod(ns, label_selector=selector, _request_timeout=REQUEST_TIMEOUT)
+    ready = sorted((item for item in pods.items or [] if _is_ready(item)), key=_pod_name)
+    if len(ready) < want:
+        raise GateError(f"{color} has {len(ready)} Ready pod(s) not terminating in {ns} ({selector}), needs {want}")
+    return ready, f"{color}: {len(ready)} Ready pod(s) not terminating in {ns} ({selector})"
+
+
+def _smoke_check(ns: str, path: str, api: ApiClient, first: V1Pod, doing: _Doing) -> str:
+    """3. `smokePath` answers a 2xx through the API server's pod proxy, from the first Ready pod."""
+    from kubernetes import client
+
+    # The parser refuses such a path already; the gate checks again, as it may be handed any AppSettings.
+    if (why := grammar.http_path(path)) is not None:
+        raise GateError(f"smokePath {path!r} {why}")
+    port = _named_port(first)
+    if port is None:
+        raise GateError(f"Pod {ns}/{_pod_name(first)} has no container port named {pod.PORT_NAME}")
+    proxied = f"{_pod_name(first)}:{port}"
+    doing.what = f"smoke check GET {path} via Pod {ns}/{proxied}"
+    # Only the status counts: the raw response, so a body that is neither text nor JSON (an image, no
+    # Content-Type) is never decoded, which the client would refuse.
+    response: Any = client.CoreV1Api(api).connect_get_namespaced_pod_proxy_with_path(
+        proxied, ns, path.lstrip("/"), _request_timeout=REQUEST_TIMEOUT, _preload_content=False
+    )  # typed as str, but a raw urllib3 response without preloading
+    code = response.status
+    response.close()
+    return f"{doing.what}: HTTP {code}"
 
 
 def run_gate(
