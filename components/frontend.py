@@ -93,12 +93,10 @@ class Frontend(pulumi.ComponentResource):
         deployment = k8s.apps.v1.Deployment(
             settings.name,
             metadata=metadata(settings.name),
-            spec={
-                "replicas": settings.replicas,
-                "selector": {"match_labels": labels},
-                "min_ready_seconds": pod.MIN_READY_SECONDS,
-                "strategy": {"type": "RollingUpdate", "rolling_update": {"max_unavailable": 0, "max_surge": 1}},
-                "template": {
+            spec=pod.rolling_deployment_spec(
+                settings.replicas,
+                labels,
+                {
                     # nginx reads its config once: a digest of it in the template rolls the pods on any change.
                     "metadata": {"labels": labels, "annotations": {CONFIG_DIGEST_ANNOTATION: config_digest}},
                     "spec": {
@@ -110,7 +108,7 @@ class Frontend(pulumi.ComponentResource):
                         "volumes": [tmp, {"name": "config", "config_map": {"name": settings.name}}],
                     },
                 },
-            },
+            ),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[config, account])),
         )
         k8s.core.v1.Service(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
 import pulumi
@@ -130,16 +131,34 @@ def pod_template(
     }
 
 
+def rolling_deployment_spec(
+    replicas: int,
+    labels: Mapping[str, str],
+    template: k8s.core.v1.PodTemplateSpecArgsDict,
+    progress_deadline_seconds: int | None = None,
+) -> k8s.apps.v1.DeploymentSpecArgsDict:
+    """A Deployment of `replicas` pods selected by `labels`, rolled out without ever going below that count."""
+    deadline: k8s.apps.v1.DeploymentSpecArgsDict = (
+        {"progress_deadline_seconds": progress_deadline_seconds} if progress_deadline_seconds is not None else {}
+    )
+    return {
+        "replicas": replicas,
+        "selector": {"match_labels": dict(labels)},
+        "min_ready_seconds": MIN_READY_SECONDS,
+        **deadline,
+        # Never below the desired count during a rollout: a new pod is ready before an old one goes.
+        "strategy": {"type": "RollingUpdate", "rolling_update": {"max_unavailable": 0, "max_surge": 1}},
+        "template": template,
+    }
+
+
 def deployment_spec(
     app: AppSettings, color: Color, env_secret: pulumi.Input[str] | None = None
 ) -> k8s.apps.v1.DeploymentSpecArgsDict:
-    """`env_secret`: the name of the Secret holding the env values, when they are secret."""
-    return {
-        "replicas": app.replicas(color),
-        "selector": {"match_labels": naming.selector(app.name, color)},
-        "min_ready_seconds": MIN_READY_SECONDS,
-        "progress_deadline_seconds": PROGRESS_DEADLINE_SECONDS,
-        # Never below the desired count during a rollout: a new pod is ready before an old one goes.
-        "strategy": {"type": "RollingUpdate", "rolling_update": {"max_unavailable": 0, "max_surge": 1}},
-        "template": pod_template(app, color, env_secret),
-    }
+    """One color's Deployment. `env_secret`: the name of the Secret holding the env values, when they are secret."""
+    return rolling_deployment_spec(
+        app.replicas(color),
+        naming.selector(app.name, color),
+        pod_template(app, color, env_secret),
+        PROGRESS_DEADLINE_SECONDS,
+    )
