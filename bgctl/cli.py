@@ -12,7 +12,8 @@ from typing import Final, NoReturn
 from bgctl import commands
 from bgctl.errors import BgctlError
 from bgctl.workspace import StackView, open_stack
-from components.naming import COLORS, Color
+from components import naming
+from components.naming import Color
 
 PROJECT_DIR: Final = Path(__file__).resolve().parent.parent
 DEFAULT_STACK: Final = "dev"
@@ -30,10 +31,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _color(value: str) -> Color:
-    for color in COLORS:
-        if value == color:
-            return color
-    raise argparse.ArgumentTypeError(f"color must be exactly blue or green, not {value!r}")
+    if (color := naming.as_color(value)) is None:
+        raise argparse.ArgumentTypeError(f"color must be exactly blue or green, not {value!r}")
+    return color
 
 
 def _update_number(value: str) -> int:

@@ -20,7 +20,7 @@ from pulumi.automation import UpdateSummary
 
 from bgctl.errors import BgctlError
 from components import naming
-from components.naming import COLORS, Color
+from components.naming import Color
 
 ACTIVE_COLOR_KEY: Final = f"{naming.PROJECT}:activeColor"
 APPS_KEY: Final = f"{naming.PROJECT}:apps"
@@ -31,10 +31,6 @@ SUCCEEDED: Final = "succeeded"
 def config_values(summary: UpdateSummary) -> dict[str, str]:
     """An update's config as plain strings (structured values stay JSON text, as the CLI records them)."""
     return {key: value.value for key, value in summary.config.items()}
-
-
-def _color(value: object) -> Color | None:
-    return next((color for color in COLORS if value == color), None)
 
 
 def _apps(config: Mapping[str, str]) -> list[Any] | None:
@@ -62,13 +58,13 @@ def app_index(config: Mapping[str, str], app: str) -> int | None:
 
 def color_of(config: Mapping[str, str], app: str) -> Color | None:
     """The color `app` is configured to serve in `config`, or None when it does not say."""
-    top = _color(config.get(ACTIVE_COLOR_KEY))
+    top = naming.as_color(config.get(ACTIVE_COLOR_KEY))
     entries = _apps(config)
     if entries is None:
         return top
     for entry in entries:
         if isinstance(entry, dict) and entry.get("name") == app:
-            return _color(entry["activeColor"]) if "activeColor" in entry else top
+            return naming.as_color(entry["activeColor"]) if "activeColor" in entry else top
     return None
 
 

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Final
 import pulumi
 
 from components import grammar, naming, pod
-from components.naming import COLORS, Color
+from components.naming import Color
 from components.settings import AppSettings
 
 if TYPE_CHECKING:
@@ -379,7 +379,7 @@ def run_gate(
     before, after = selector_color(old_inputs), selector_color(new_inputs)
     if before == after or after is None:
         return []
-    color = next((c for c in COLORS if c == after), None)
+    color = naming.as_color(after)
     if color is None:
         raise GateError(f"pre-switch gate: {app.name}: unknown target color {after!r}")
     target = Target(app.name, namespace, color, app.smoke_path)

@@ -42,6 +42,11 @@ PREVIEW_SUFFIX: Final = "-preview"
 MAX_APP_NAME_LENGTH: Final = MAX_LABEL_LENGTH - len(PREVIEW_SUFFIX)
 
 
+def as_color(value: object) -> Color | None:
+    """`value` when it is exactly one of COLORS, else None."""
+    return next((color for color in COLORS if value == color), None)
+
+
 def other_color(color: Color) -> Color:
     """The color that is not `color`."""
     return "green" if color == "blue" else "blue"

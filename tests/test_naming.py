@@ -44,3 +44,11 @@ def test_pod_labels_extend_the_selector_with_the_version():
 def test_the_longest_app_name_leaves_room_for_the_preview_suffix():
     longest = "a" * naming.MAX_APP_NAME_LENGTH
     assert len(naming.preview_service_name(longest)) == naming.MAX_LABEL_LENGTH
+
+
+@pytest.mark.parametrize(
+    ("value", "color"),
+    [("blue", "blue"), ("green", "green"), ("Blue", None), (" blue", None), ("", None), (None, None), (1, None)],
+)
+def test_a_color_is_read_only_from_its_exact_name(value, color):
+    assert naming.as_color(value) == color
