@@ -12,10 +12,10 @@ import pytest
 
 from bgctl import workspace
 from bgctl.cli import main
-from tests import fake_world
 from tests.conftest import ROOT, run_program
 from tests.conftest import dev_config as _dev_config
-from tests.fake_world import World, history_entry, qualified
+from tests.fakes import world as fake_world
+from tests.fakes.world import World, history_entry, qualified
 
 Result = tuple[int, list[str], list[str]]
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from components import gate
-from tests import fake_kube_api as kube
 from tests.conftest import ROOT
+from tests.fakes import kube_api as kube
 from tests.test_gate import BLUE_TO_GREEN, app
 
 REAL = ROOT / "tests" / "fixtures" / "real_api"

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests import fake_world
 from tests.conftest import ROOT
-from tests.fake_pulumi import main
+from tests.fakes import world as fake_world
+from tests.fakes.pulumi_cli import main
 
 REAL = ROOT / "tests" / "fixtures" / "real_cli"
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$")

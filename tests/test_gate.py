@@ -14,8 +14,8 @@ import pytest
 from components import gate
 from components.naming import Color
 from components.settings import AppSettings, ColorSettings
-from tests import fake_kube_api as kube
 from tests.conftest import ROOT
+from tests.fakes import kube_api as kube
 
 PREVIEW = "backend-preview"
 ACTIVE = "backend"

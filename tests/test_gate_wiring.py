@@ -11,8 +11,8 @@ import pytest
 from pulumi.runtime import settings as runtime_settings
 
 from components import gate, naming
-from tests import fake_kube_api as kube
 from tests.conftest import RecordingMonitor, Run, _Mocks
+from tests.fakes import kube_api as kube
 from tests.test_gate import BLUE_TO_GREEN, app, ready_cluster
 
 SERVICE = "kubernetes:core/v1:Service"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pulumi_policy import EnforcementLevel
 
-from tests.policy_harness import Res, check, dev_stack, edited, find, remover, setter, violations, without
+from tests.fakes.policy_harness import Res, check, dev_stack, edited, find, remover, setter, violations, without
 
 POD = "spec.template.spec"
 CONTAINER = 'Deployment "backend-blue": container "backend"'

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.policy_harness import Res, check, check_stack, dev_stack, edited, find, remover, setter, without
+from tests.fakes.policy_harness import Res, check, check_stack, dev_stack, edited, find, remover, setter, without
 
 BLUE = '{"app": "backend", "color": "blue"}'
 GREEN = '{"app": "backend", "color": "green"}'

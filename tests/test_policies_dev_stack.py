@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pulumi_policy import EnforcementLevel
 
-from tests.policy_harness import Res, dev_stack, edited, program_stack, setter, violations, without
+from tests.fakes.policy_harness import Res, dev_stack, edited, program_stack, setter, violations, without
 
 MANDATORY = EnforcementLevel.MANDATORY
 POD = "spec.template.spec"

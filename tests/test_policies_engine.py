@@ -10,8 +10,8 @@ import pytest
 from pulumi.runtime.proto import analyzer_pb2
 
 from policies.catalog import PACK_NAME
-from tests.policy_engine import Analyzer, running_pack
-from tests.policy_harness import dev_stack, edited, find, remover, setter
+from tests.fakes.policy_engine import Analyzer, running_pack
+from tests.fakes.policy_harness import dev_stack, edited, find, remover, setter
 
 MANDATORY = analyzer_pb2.MANDATORY
 ADVISORY = analyzer_pb2.ADVISORY

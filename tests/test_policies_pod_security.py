@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.policy_harness import Res, check, check_resource, dev_stack, edited, find, remover, setter
+from tests.fakes.policy_harness import Res, check, check_resource, dev_stack, edited, find, remover, setter
 
 POD = "spec.template.spec"
 SC = f"{POD}.containers.0.securityContext"

@@ -24,7 +24,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from components import naming
 from tests.conftest import ROOT, dev_config, engine_value
-from tests.policy_harness import Res, struct
+from tests.fakes.policy_harness import Res, struct
 
 PACK_DIR = ROOT / "policies"
 UNUSED_ENGINE_ADDRESS = "127.0.0.1:1"

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from tests.conftest import ROOT, Run, dev_config, run_program
-from tests.fake_pulumi import config_json
+from tests.fakes.pulumi_cli import config_json
 
 STACK = "dev"
 
@@ -168,7 +168,7 @@ def build(root: Path, config: dict[str, Any] | None = None, app: str = "backend"
     launcher = bin_dir / "pulumi"
     launcher.write_text(
         f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(ROOT)!r})\n"
-        "from tests.fake_pulumi import main\nmain(sys.argv[1:])\n"
+        "from tests.fakes.pulumi_cli import main\nmain(sys.argv[1:])\n"
     )
     launcher.chmod(0o755)
     deployed = run_program(config)
