@@ -7,18 +7,15 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
 	"net/http"
-	"os"
-	"os/signal"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
+
+	"bluegreen.local/images/internal/graceful"
 )
 
 type fault struct {
@@ -94,26 +91,5 @@ func main() {
 
 	server := &http.Server{Addr: *listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	log.Printf("listening on %s", *listen)
-	serve(server)
-}
-
-// serve runs server until SIGTERM or SIGINT, then returns once the requests in flight are answered
-// (idle keep-alive connections are closed at once).
-func serve(server *http.Server) {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	drained := make(chan struct{})
-	go func() {
-		defer close(drained)
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := server.Shutdown(shutdown); err != nil {
-			log.Printf("shutdown: %v", err)
-		}
-	}()
-	if err := server.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Fatal(err)
-	}
-	<-drained
+	graceful.Serve(server)
 }

@@ -6,8 +6,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -16,10 +14,10 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/signal"
 	"regexp"
-	"syscall"
 	"time"
+
+	"bluegreen.local/images/internal/graceful"
 )
 
 var (
@@ -80,25 +78,5 @@ func main() {
 	mux.Handle("/", proxy)
 	server := &http.Server{Addr: ":" + s.port, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	log.Printf("listening on :%s, health %s, passing to %s", s.port, s.health, s.backend)
-	serve(server)
-}
-
-// serve runs server until SIGTERM or SIGINT, then returns once the requests in flight are answered.
-func serve(server *http.Server) {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	drained := make(chan struct{})
-	go func() {
-		defer close(drained)
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := server.Shutdown(shutdown); err != nil {
-			log.Printf("shutdown: %v", err)
-		}
-	}()
-	if err := server.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Fatal(err)
-	}
-	<-drained
+	graceful.Serve(server)
 }
