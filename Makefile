@@ -48,7 +48,7 @@ POLICY_PACK ?= policies
 POLICY_FLAGS = $(if $(POLICY_PACK),--policy-pack $(POLICY_PACK))
 BGCTL_OPTS = --stack $(STACK)$(if $(APP), --app $(APP))
 
-.PHONY: help venv test lint typecheck unit up preview stack bench smoke status history cutover rollback \
+.PHONY: help venv lock policies-shared test lint typecheck unit up preview stack bench smoke status history cutover rollback \
 	toolchain cluster cluster-down e2e
 help:
 	@echo "make up [YES=1] create the venv and the $(STACK) stack if missing, then pulumi up (current kube context)"
@@ -57,6 +57,7 @@ help:
 	@echo "make history   the cutover timeline from stack history"
 	@echo "make cutover COLOR=green [YES=1]     preview, check, confirm, then pulumi up"
 	@echo "make rollback [TO_VERSION=N] [YES=1] switch back to the color of the newest successful earlier update"
+	@echo "make lock      pin the runtime (requirements.txt) and development (requirements-dev.txt) environments again"
 	@echo "make test      lint, type check and tests (no Pulumi CLI or cluster needed)"
 	@echo "make smoke     a one-off pod calls the frontend $(SMOKE_REQUESTS) times and prints which backend version answered"
 	@echo "make bench     time and memory of evaluating the program, 1 to 200 apps"
@@ -67,12 +68,20 @@ help:
 	@echo "make e2e       the Python program, bgctl and the YAML package through the real CLI on a fresh real node"
 	@echo "               (NODE=kwok: on kwok, without the real-node scenarios)"
 
-$(VENV)/.installed: requirements.txt
+BGCTL := $(VENV)/bin/bgctl
+
+# The locked development environment: the package (editable, so src/ is what runs) and its dev tools.
+$(VENV)/.installed: requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 venv: $(VENV)/.installed
+
+# Pin the whole environment again from pyproject.toml's ranges (uv), runtime and development apart.
+lock: venv
+	$(VENV)/bin/uv pip compile --quiet --python-version 3.11 requirements.in -o requirements.txt
+	$(VENV)/bin/uv pip compile --quiet --python-version 3.11 requirements-dev.in -o requirements-dev.txt
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -95,20 +104,29 @@ up: stack venv
 
 # With COLOR, a cutover preview that refuses anything but selector and replica changes; without, the plain diff.
 preview: stack venv
-	$(if $(COLOR),$(PY) -m bgctl preview $(COLOR) $(BGCTL_OPTS) $(POLICY_FLAGS),pulumi preview --stack $(STACK) --diff $(POLICY_FLAGS))
+	$(if $(COLOR),$(BGCTL) preview $(COLOR) $(BGCTL_OPTS) $(POLICY_FLAGS),pulumi preview --stack $(STACK) --diff $(POLICY_FLAGS))
 
 status: venv
-	$(PY) -m bgctl status $(BGCTL_OPTS)
+	$(BGCTL) status $(BGCTL_OPTS)
 
 history: venv
-	$(PY) -m bgctl history $(BGCTL_OPTS)
+	$(BGCTL) history $(BGCTL_OPTS)
 
 cutover: venv
 	$(if $(COLOR),,$(error COLOR is required: make cutover COLOR=green))
-	$(PY) -m bgctl cutover $(COLOR) $(BGCTL_OPTS) $(POLICY_FLAGS)$(if $(YES), --yes)
+	$(BGCTL) cutover $(COLOR) $(BGCTL_OPTS) $(POLICY_FLAGS)$(if $(YES), --yes)
 
 rollback: venv
-	$(PY) -m bgctl rollback $(BGCTL_OPTS) $(POLICY_FLAGS)$(if $(TO_VERSION), --to-version $(TO_VERSION))$(if $(YES), --yes)
+	$(BGCTL) rollback $(BGCTL_OPTS) $(POLICY_FLAGS)$(if $(TO_VERSION), --to-version $(TO_VERSION))$(if $(YES), --yes)
+
+# The policy pack is published alone, so it carries a copy of the program's names and image grammar;
+# a test keeps the copies equal to src/.
+SHARED_HEADER = \# Copied from $(1) by `make policies-shared`: edit the original, then run it again.
+policies-shared:
+	{ echo '$(call SHARED_HEADER,src/bluegreen/naming.py)'; cat src/bluegreen/naming.py; } > policies/bluegreen_policies/naming.py
+	{ echo '$(call SHARED_HEADER,src/bluegreen/config/grammar.py)'; \
+		sed 's/^from bluegreen import naming$$/from bluegreen_policies import naming/' src/bluegreen/config/grammar.py; } \
+		> policies/bluegreen_policies/grammar.py
 
 bench: venv
 	$(PY) -m bench.run

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import arguments, naming, problems
-from components.bluegreen import BlueGreenApp
-from components.frontend import Frontend, FrontendArgs
-from components.settings import ConfigError, load_settings
+from bluegreen import naming
+from bluegreen.app.component import BlueGreenApp
+from bluegreen.config import arguments, problems
+from bluegreen.config.stack import ConfigError, load_settings
+from demo.frontend import Frontend, FrontendArgs
 
 try:
     settings = load_settings()

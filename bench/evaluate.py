@@ -82,7 +82,6 @@ def evaluate(config: dict[str, Any]) -> None:
 
 def main(argv: list[str]) -> None:
     (what,) = argv
-    sys.path.insert(0, str(ROOT))
     if what == "floor":
         return
     if what.startswith("control-"):

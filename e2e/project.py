@@ -71,8 +71,8 @@ class Project:
         return self.shell.run(command, cwd=self.root, check=check, env=self.env)
 
     def bgctl(self, *args: str, check: bool = True) -> Done:
-        python = str(self.root / ".venv" / "bin" / "python")
-        return self.shell.run([python, "-m", "bgctl", *args], cwd=self.root, check=check, env=self.env)
+        bgctl = str(self.root / ".venv" / "bin" / "bgctl")
+        return self.shell.run([bgctl, *args], cwd=self.root, check=check, env=self.env)
 
     def outputs(self, stack: str = "dev") -> dict[str, Any]:
         return json.loads(self.pulumi("stack", "output", "--json", stack=stack).stdout)

@@ -19,8 +19,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from components import naming
-from components.provider import BlueGreenProvider
+from bluegreen import naming
+from bluegreen.provider import BlueGreenProvider
 from e2e import toolchain
 from e2e.conftest import Done, Shell
 from e2e.env import CHECKOUT

@@ -1,15 +1,13 @@
-"""Builds the policy pack; the engine runs this file with the pack folder as working directory."""
+"""Builds the policy pack; the engine runs this folder with it as the working directory.
+
+The pack is self-contained, so it can be published on its own (`pulumi policy publish`): it imports
+only pulumi_policy and its own package, bluegreen_policies/. The names, labels and image grammar it
+checks against are the program's, copied in by `make policies-shared` (a test keeps them equal).
+"""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# The rules share components.naming with the program, so the repository root must be importable.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+from bluegreen_policies.catalog import PACK_NAME, POLICIES
 from pulumi_policy import PolicyPack
-
-from policies.catalog import PACK_NAME, POLICIES
 
 PolicyPack(name=PACK_NAME, policies=POLICIES)

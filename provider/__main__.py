@@ -1,11 +1,8 @@
-"""Entry point of the `bluegreen` component package: `pulumi package add` and the engine run this directory."""
+"""Entry point of the `bluegreen` component package: `pulumi package add` and the engine run this directory.
 
-import sys
-from pathlib import Path
+It runs in the checkout's virtualenv, where `make venv` installed the bluegreen package.
+"""
 
-# The package is this checkout's components/, one directory up.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from components.provider import serve
+from bluegreen.provider import serve
 
 serve()

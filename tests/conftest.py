@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import runpy
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,12 +16,11 @@ import yaml
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.mocks import MockMonitor
 
+from bluegreen import naming
+from bluegreen.config.problems import ConfigError
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
-sys.path.insert(0, str(ROOT))
-
-from components import naming  # noqa: E402
-from components.problems import ConfigError  # noqa: E402
 
 STACK = "dev"
 AUTO_NAME_SUFFIX = "x7k2m9qa"

@@ -13,8 +13,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.problems import EXIT_REPORTED
-from components.settings import ConfigError, parse_settings
+from bluegreen.config.problems import EXIT_REPORTED
+from bluegreen.config.stack import ConfigError, parse_settings
 from tests.conftest import AUTO_NAME_SUFFIX, dev_config, engine_value, run_program
 
 COLOR = 'must be exactly "blue" or "green" (lower case, no spaces)'
@@ -624,7 +624,7 @@ def test_keys_of_other_namespaces_are_left_alone(program, key):
 
 
 def test_a_near_miss_stored_as_a_secret_is_reported_without_its_value():
-    from components.problems import Secret
+    from bluegreen.config.problems import Secret
 
     with pytest.raises(ConfigError) as error:
         _parse_with(stray={"bluegren:env": Secret()})

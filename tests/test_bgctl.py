@@ -10,14 +10,17 @@ from typing import Any
 
 import pytest
 
-from bgctl import workspace
-from bgctl.cli import main
+from bluegreen.cli import workspace
+from bluegreen.cli.main import main
 from tests.conftest import ROOT, run_program
 from tests.conftest import dev_config as _dev_config
 from tests.fakes import world as fake_world
 from tests.fakes.world import World, history_entry, qualified
 
 Result = tuple[int, list[str], list[str]]
+
+BGCTL = str(Path(sys.executable).parent / "bgctl")
+"""The console script `make venv` installs."""
 
 
 def dev_config() -> dict[str, Any]:
@@ -548,7 +551,7 @@ def green_at_zero(world: World) -> None:
             ["preview", "purple"],
             None,
             2,
-            "argument color: color must be exactly blue or green, not 'purple' (see python -m bgctl --help)",
+            "argument color: color must be exactly blue or green, not 'purple' (see bgctl --help)",
         ),
         (["status", "--app", "frontend"], None, 1, "stack dev has no app 'frontend'; its apps: backend"),
     ],
@@ -560,7 +563,7 @@ def test_refusals_are_one_line(
         setup(world)
 
     result = subprocess.run(
-        [sys.executable, "-m", "bgctl", *args, "--work-dir", str(world.work_dir)],
+        [BGCTL, *args, "--work-dir", str(world.work_dir)],
         cwd=ROOT,
         env=world.env(),
         capture_output=True,
@@ -578,9 +581,7 @@ def test_refusals_are_one_line(
 def test_a_missing_pulumi_cli_is_one_line_with_the_install_command(world: World) -> None:
     env = {**world.env(), "PATH": str(Path(sys.executable).parent)}
 
-    result = subprocess.run(
-        [sys.executable, "-m", "bgctl", "status"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
-    )
+    result = subprocess.run([BGCTL, "status"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
 
     assert result.returncode == 1
     assert result.stderr == (

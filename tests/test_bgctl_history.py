@@ -8,8 +8,8 @@ from datetime import datetime
 import pytest
 from pulumi.automation import UpdateSummary
 
-from bgctl import history as hist
-from bgctl.errors import BgctlError
+from bluegreen.cli import history as hist
+from bluegreen.cli.errors import BgctlError
 
 
 def summary(
@@ -120,8 +120,8 @@ def test_rollback_refuses_when_no_update_ran_another_color() -> None:
 @pytest.mark.parametrize(
     ("number", "message"),
     [
-        (5, "update 5 is an update that failed; pick a succeeded update (see `python -m bgctl history`)"),
-        (4, "update 4 is a refresh that succeeded; pick a succeeded update (see `python -m bgctl history`)"),
+        (5, "update 5 is an update that failed; pick a succeeded update (see `bgctl history`)"),
+        (4, "update 4 is a refresh that succeeded; pick a succeeded update (see `bgctl history`)"),
         (3, "update 3 ran backend on green, which is what serves now (green); nothing to roll back to"),
         (
             9,

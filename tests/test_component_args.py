@@ -7,10 +7,10 @@ from typing import Any
 import pulumi
 import pytest
 
-from components import arguments
-from components.bluegreen import BlueGreenApp
-from components.component_args import ActiveColor, BlueGreenAppArgs
-from components.settings import parse_settings
+from bluegreen.app.args import ActiveColor, BlueGreenAppArgs
+from bluegreen.app.component import BlueGreenApp
+from bluegreen.config import arguments
+from bluegreen.config.stack import parse_settings
 from tests.conftest import dev_config, engine_value
 
 BASE: dict[str, Any] = {
@@ -262,7 +262,7 @@ def test_a_secret_env_round_trips_with_its_values_kept_for_the_secret_alone():
 def test_the_package_answers_bad_inputs_as_invalid_properties_before_building_anything():
     from pulumi.errors import InputPropertiesError
 
-    from components.provider import BlueGreenProvider
+    from bluegreen.provider import BlueGreenProvider
 
     with pytest.raises(InputPropertiesError) as error:
         BlueGreenProvider().construct(

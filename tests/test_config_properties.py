@@ -15,8 +15,9 @@ import kubernetes_validate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components import grammar, keys, naming
-from components.settings import ConfigError, Settings, parse_settings
+from bluegreen import naming
+from bluegreen.config import grammar, keys
+from bluegreen.config.stack import ConfigError, Settings, parse_settings
 from tests.conftest import dev_config, engine_value, object_name, run_program
 from tests.test_kubernetes_schema import KUBERNETES_VERSION, _as_manifest
 

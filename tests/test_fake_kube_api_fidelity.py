@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from components import gate
+from bluegreen.app import gate
 from tests.conftest import ROOT
 from tests.fakes import kube_api as kube
 from tests.test_gate import BLUE_TO_GREEN, app

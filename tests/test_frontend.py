@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from components import naming
+from bluegreen import naming
 
 
 def test_frontend_proxies_to_the_backend_service_dns_name(program):

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from components import gate
-from components.naming import Color
-from components.settings import AppSettings, ColorSettings
+from bluegreen.app import gate
+from bluegreen.config.stack import AppSettings, ColorSettings
+from bluegreen.naming import Color
 from tests.conftest import ROOT
 from tests.fakes import kube_api as kube
 
@@ -337,7 +337,7 @@ def test_selector_color_reads_the_hooks_inputs() -> None:
 
 
 def test_importing_the_gate_does_not_import_the_kubernetes_client() -> None:
-    code = "import sys, components.gate; print('kubernetes' in sys.modules)"
+    code = "import sys, bluegreen.app.gate; print('kubernetes' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
 
     assert result.stdout.strip() == "False"

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from kubernetes.config.config_exception import ConfigException
 
-from components import gate
+from bluegreen.app import gate
 
 A = "http://a.example:6443"
 B = "http://b.example:6443"

@@ -10,7 +10,8 @@ import pulumi
 import pytest
 from pulumi.runtime import settings as runtime_settings
 
-from components import gate, naming
+from bluegreen import naming
+from bluegreen.app import gate
 from tests.conftest import RecordingMonitor, Run, _Mocks
 from tests.fakes import kube_api as kube
 from tests.test_gate import BLUE_TO_GREEN, app, ready_cluster

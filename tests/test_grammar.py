@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components import grammar
+from bluegreen.config import grammar
 
 SHA256 = "sha256:" + "a" * 64
 IMAGE_VALID = [

@@ -185,7 +185,7 @@ def test_cancelling_a_plugins_stream_stops_the_plugin(stub, tmp_path: Path) -> N
 def _alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone between the lookup and the read
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
 

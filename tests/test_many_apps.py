@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from components import inventory
-from components.settings import ConfigError, parse_settings
+from bluegreen.config import inventory
+from bluegreen.config.stack import ConfigError, parse_settings
 from tests.conftest import AUTO_NAME_SUFFIX, dev_config, engine_value, object_name
 from tests.test_cutover import _diff
 

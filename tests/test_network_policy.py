@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components import naming
-from components.settings import ConfigError
+from bluegreen import naming
+from bluegreen.config.stack import ConfigError
 from tests.conftest import selects
 
 

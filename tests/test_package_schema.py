@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from components import arguments, keys, naming
-from components.bluegreen import OUTPUTS, BlueGreenApp
-from components.provider import BlueGreenProvider
+from bluegreen import naming
+from bluegreen.app.component import OUTPUTS, BlueGreenApp
+from bluegreen.config import arguments, keys
+from bluegreen.provider import BlueGreenProvider
 
 SCHEMA_TYPES = {"string": "string", "integer": "integer", "boolean": "boolean", "array": "array", "object": "object"}
 ENUMS = {"activeColor": "bluegreen:index:ActiveColor", "serviceType": "bluegreen:index:ServiceType"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components import naming
+from bluegreen import naming
 
 ALLOWED_VOLUME_KINDS = {
     "configMap",

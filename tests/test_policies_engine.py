@@ -7,9 +7,9 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from bluegreen_policies.catalog import PACK_NAME
 from pulumi.runtime.proto import analyzer_pb2
 
-from policies.catalog import PACK_NAME
 from tests.fakes.policy_engine import Analyzer, running_pack
 from tests.fakes.policy_harness import dev_stack, edited, find, remover, setter
 

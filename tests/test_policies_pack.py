@@ -9,8 +9,8 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from bluegreen_policies.catalog import POLICIES
 
-from policies.catalog import POLICIES
 from tests.conftest import ROOT
 
 PACK_DIR = ROOT / "policies"

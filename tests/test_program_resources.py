@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components import naming
+from bluegreen import naming
 
 
 def _short(urn: str) -> str:

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 import yaml
 
-from components import keys, settings
+from bluegreen.config import keys, stack
 from tests.conftest import ROOT, SHARED, engine_value
 
 SCHEMA = SHARED / "schemas" / "pulumi-project.schema.json"
@@ -49,8 +49,8 @@ def test_only_the_required_keys_lack_a_default():
     }
 
 
-def test_readme_key_table_is_generated_from_the_key_table():
-    readme = (ROOT / "README.md").read_text()
+def test_the_documented_key_table_is_generated_from_the_key_table():
+    readme = (ROOT / "docs" / "configuration.md").read_text()
     start, end = "<!-- keys:start -->\n", "<!-- keys:end -->"
     assert readme[readme.index(start) + len(start) : readme.index(end)] == keys.readme_table()
 
@@ -67,8 +67,8 @@ def test_the_empty_defaults_mean_unset():
         **{key: engine_value(spec["default"]) for key, spec in _project()["config"].items() if "default" in spec},
         **required,
     }
-    assert settings.parse_settings(with_defaults) == settings.parse_settings(required)
-    parsed = settings.parse_settings(with_defaults)
+    assert stack.parse_settings(with_defaults) == stack.parse_settings(required)
+    parsed = stack.parse_settings(with_defaults)
     assert (parsed.frontend, parsed.api_server_cidrs, parsed.apps[0].smoke_path) == (None, (), None)
     assert [app.name for app in parsed.apps] == ["backend"]
 

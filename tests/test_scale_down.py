@@ -7,7 +7,8 @@ import asyncio
 import pulumi
 import pytest
 
-from components import naming, scale_down
+from bluegreen import naming
+from bluegreen.app import scale_down
 
 
 def _args(old: float | None, new: float | None) -> pulumi.ResourceHookArgs:

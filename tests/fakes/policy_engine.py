@@ -22,7 +22,7 @@ import grpc
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from components import naming
+from bluegreen import naming
 from tests.conftest import ROOT, dev_config, engine_value
 from tests.fakes.policy_harness import Res, struct
 

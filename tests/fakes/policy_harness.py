@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bluegreen_policies.catalog import POLICIES
 from google.protobuf import json_format, struct_pb2
 from pulumi_policy import (
     EnforcementLevel,
@@ -28,7 +29,6 @@ from pulumi_policy import (
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from policies.catalog import POLICIES
 from tests.conftest import Run, dev_config, run_program
 
 ASSIGNED_CLUSTER_IP = "10.96.0.10"

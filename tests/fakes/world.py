@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -167,8 +168,8 @@ def build(root: Path, config: dict[str, Any] | None = None, app: str = "backend"
     (work_dir / f"Pulumi.{STACK}.yaml").write_text(yaml.safe_dump({"config": qualified(config)}, sort_keys=False))
     launcher = bin_dir / "pulumi"
     launcher.write_text(
-        f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(ROOT)!r})\n"
-        "from tests.fakes.pulumi_cli import main\nmain(sys.argv[1:])\n"
+        f"#!/bin/sh\nPYTHONPATH={shlex.quote(str(ROOT))} exec {shlex.quote(sys.executable)} -c "
+        '"import sys; from tests.fakes.pulumi_cli import main; main(sys.argv[1:])" "$@"\n'
     )
     launcher.chmod(0o755)
     deployed = run_program(config)

@@ -1,0 +1,84 @@
+"""What a stack's config describes, once parsed: frozen dataclasses the components build from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bluegreen import naming
+from bluegreen.config.keys import BY_NAME
+from bluegreen.naming import Color
+
+
+@dataclass(frozen=True)
+class ColorSettings:
+    """What runs in one color."""
+
+    image: str
+    version: str
+    replicas: int
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """One blue/green app: two colors behind one active and one preview Service."""
+
+    name: str
+    active_color: Color
+    blue: ColorSettings
+    green: ColorSettings
+    container_port: int
+    service_port: int
+    service_type: str
+    readiness_path: str
+    idle_replicas: int | None = None
+    """Replicas of the idle color; None keeps it at full size so a rollback is instant."""
+    smoke_path: str | None = None
+    """Path the pre-switch gate GETs on the target color; None skips the HTTP check."""
+    args: tuple[str, ...] = ()
+    """Container args; `{color}`, `{version}` and `{port}` are filled in per color."""
+    env: tuple[tuple[str, str], ...] = ()
+    env_secret: bool = False
+    """`env` was stored with --secret: the values go to a Secret the pods read, never into a Deployment."""
+    run_as_user: int = BY_NAME["runAsUser"].default
+    """The numeric user (and group) the containers run as: the image's own USER, as a number."""
+    scale_down_delay_seconds: int = BY_NAME["scaleDownDelaySeconds"].default
+    """With idle_replicas set: the wait after a switch before the old color shrinks."""
+
+    @property
+    def idle_color(self) -> Color:
+        return naming.other_color(self.active_color)
+
+    def color(self, color: Color) -> ColorSettings:
+        return self.blue if color == "blue" else self.green
+
+    def replicas(self, color: Color) -> int:
+        """The replica count a color's Deployment gets in this stack."""
+        if color == self.idle_color and self.idle_replicas is not None:
+            return self.idle_replicas
+        return self.color(color).replicas
+
+
+@dataclass(frozen=True)
+class FrontendSettings:
+    """The optional frontend that reaches an app only through its Service's DNS name."""
+
+    name: str
+    image: str
+    backend: str
+    """The app whose Service the frontend proxies to; only its pods accept the frontend's traffic."""
+    replicas: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    namespace: str
+    create_namespace: bool
+    pre_switch_gate: bool
+    apps: tuple[AppSettings, ...]
+    frontend: FrontendSettings | None = None
+    api_server_cidrs: tuple[str, ...] = ()
+    """Where the API server's proxy connects from: the pre-switch smoke check's source."""
+
+    def clients(self, app: str) -> tuple[str, ...]:
+        """The `app` labels of the pods that may connect to `app`; empty means no NetworkPolicy."""
+        return (self.frontend.name,) if self.frontend and self.frontend.backend == app else ()
