@@ -3,7 +3,7 @@
 
 Each check returns None when the value is valid, or the reason it is not, worded to follow
 "must ...": the settings parser puts the reason into its error message as it is. Nothing here
-knows about config keys, so each rule is tested on its own (tests/test_grammar.py).
+knows about config keys, so each rule is tested on its own (tests/config/test_grammar.py).
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from bluegreen.app import gate
+from tests.app.test_gate import BLUE_TO_GREEN, app
 from tests.conftest import ROOT
 from tests.fakes import kube_api as kube
-from tests.test_gate import BLUE_TO_GREEN, app
 
 REAL = ROOT / "tests" / "fixtures" / "real_api"
 

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from bluegreen import naming
 from bluegreen.config import grammar, keys
 from bluegreen.config.stack import ConfigError, Settings, parse_settings
+from tests.app.test_kubernetes_schema import KUBERNETES_VERSION, _as_manifest
 from tests.conftest import dev_config, engine_value, object_name, run_program
-from tests.test_kubernetes_schema import KUBERNETES_VERSION, _as_manifest
 
 PROPERTY = settings(max_examples=300, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PROGRAM = settings(max_examples=50, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -8,8 +8,8 @@ import pytest
 
 from bluegreen.config import inventory
 from bluegreen.config.stack import ConfigError, parse_settings
+from tests.app.test_cutover import _diff
 from tests.conftest import AUTO_NAME_SUFFIX, dev_config, engine_value, object_name
-from tests.test_cutover import _diff
 
 ECHO = "hashicorp/http-echo:1.0.0"
 

@@ -12,6 +12,7 @@ import yaml
 
 from e2e import images, machine, node_files
 from e2e.node_files import Layout
+from tests.conftest import ROOT
 
 LAYOUT = Layout(Path("/state/node"))
 
@@ -89,7 +90,7 @@ def test_the_machine_comparison_names_what_was_added_and_what_changed():
 
 
 def test_the_suite_runs_the_dev_stack_on_the_projects_own_images():
-    shipped = Path(__file__).resolve().parent.parent.joinpath("Pulumi.dev.yaml").read_text()
+    shipped = ROOT.joinpath("Pulumi.dev.yaml").read_text()
     config = yaml.safe_load(images.localize(shipped))["config"]
     assert (config["bluegreen:blueImage"], config["bluegreen:greenImage"]) == (images.ECHO, images.ECHO)
     assert config["bluegreen:frontend"]["image"] == images.RELAY

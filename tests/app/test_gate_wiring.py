@@ -12,9 +12,9 @@ from pulumi.runtime import settings as runtime_settings
 
 from bluegreen import naming
 from bluegreen.app import gate
+from tests.app.test_gate import BLUE_TO_GREEN, app, ready_cluster
 from tests.conftest import RecordingMonitor, Run, _Mocks
 from tests.fakes import kube_api as kube
-from tests.test_gate import BLUE_TO_GREEN, app, ready_cluster
 
 SERVICE = "kubernetes:core/v1:Service"
 
