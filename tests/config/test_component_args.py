@@ -30,62 +30,62 @@ def _raised(resource_name: str = "backend", **changes: Any) -> str:
     return str(error.value)
 
 
-@pytest.mark.parametrize(
-    ("changes", "problem"),
-    [
-        (
-            {"active_color": "purple"},
-            'activeColor = "purple": must be exactly "blue" or "green" (lower case, no spaces). '
-            'Fix: set the argument activeColor to "blue"',
-        ),
-        (
-            {"blue_image": "nginx:latest"},
-            'blueImage = "nginx:latest": must be pinned to a tag or digest other than "latest". '
-            'Fix: set the argument blueImage to "nginx:<tag>"',
-        ),
-        (
-            {"blue_replicas": 2.5},
-            "blueReplicas = 2.5: must be a whole number from 0 to 2147483647. Fix: set the argument blueReplicas to 2",
-        ),
-        (
-            {"blue_replicas": 0},
-            "blueReplicas = 0: must be 1 or more: blue is the active color, and a Service with no pods drops all "
-            "traffic. Fix: set the argument blueReplicas to 2",
-        ),
-        (
-            {"container_port": 0},
-            "containerPort = 0: must be a whole number from 1 to 65535. Fix: set the argument containerPort to 8080",
-        ),
-        (
-            {"idle_replicas": 3},
-            "idleReplicas = 3: must be a whole number from 0 to 2 (greenReplicas, the idle color's size). "
-            "Fix: set the argument idleReplicas to 0",
-        ),
-        (
-            {"args": ["-text={colour}"]},
-            'args[0] = "-text={colour}": has the placeholder {colour}, but only {color}, {version} and {port} are '
-            "filled (other text, braces included, is kept as it is). "
-            'Fix: set the argument args[0] to "-text={color}"',
-        ),
-        (
-            {"env": {"1X": "a"}},
-            'env["1X"] = "a": has the name \'1X\', which must be an environment variable name: letters, digits, '
-            "'_', '-' and '.', not starting with a digit (the rule of Kubernetes 1.30), never empty and without '='. "
-            'Fix: remove env["1X"] from the arguments',
-        ),
-        (
-            {"clients": ["frontend"], "service_type": "NodePort"},
-            "serviceType = \"NodePort\": must be ClusterIP: app 'backend' has a NetworkPolicy that admits only its "
-            "clients' pods, so NodePort traffic from outside the cluster would never reach it. "
-            'Fix: set the argument serviceType to "ClusterIP"',
-        ),
-        (
-            {"namespace": "Team_A"},
-            'namespace = "Team_A": must be a DNS-1123 label of at most 63 characters: lower case letters, digits '
-            "and '-', starting and ending with a letter or digit. Fix: set the argument namespace to \"bluegreen-dev\"",
-        ),
-    ],
-)
+ARGUMENT_CASES: list[tuple[dict[str, Any], str]] = [
+    (
+        {"active_color": "purple"},
+        'activeColor = "purple": must be exactly "blue" or "green" (lower case, no spaces). '
+        'Fix: set the argument activeColor to "blue"',
+    ),
+    (
+        {"blue_image": "nginx:latest"},
+        'blueImage = "nginx:latest": must be pinned to a tag or digest other than "latest". '
+        'Fix: set the argument blueImage to "nginx:<tag>"',
+    ),
+    (
+        {"blue_replicas": 2.5},
+        "blueReplicas = 2.5: must be a whole number from 0 to 2147483647. Fix: set the argument blueReplicas to 2",
+    ),
+    (
+        {"blue_replicas": 0},
+        "blueReplicas = 0: must be 1 or more: blue is the active color, and a Service with no pods drops all "
+        "traffic. Fix: set the argument blueReplicas to 2",
+    ),
+    (
+        {"container_port": 0},
+        "containerPort = 0: must be a whole number from 1 to 65535. Fix: set the argument containerPort to 8080",
+    ),
+    (
+        {"idle_replicas": 3},
+        "idleReplicas = 3: must be a whole number from 0 to 2 (greenReplicas, the idle color's size). "
+        "Fix: set the argument idleReplicas to 0",
+    ),
+    (
+        {"args": ["-text={colour}"]},
+        'args[0] = "-text={colour}": has the placeholder {colour}, but only {color}, {version} and {port} are '
+        "filled (other text, braces included, is kept as it is). "
+        'Fix: set the argument args[0] to "-text={color}"',
+    ),
+    (
+        {"env": {"1X": "a"}},
+        'env["1X"] = "a": has the name \'1X\', which must be an environment variable name: letters, digits, '
+        "'_', '-' and '.', not starting with a digit (the rule of Kubernetes 1.30), never empty and without '='. "
+        'Fix: remove env["1X"] from the arguments',
+    ),
+    (
+        {"clients": ["frontend"], "service_type": "NodePort"},
+        "serviceType = \"NodePort\": must be ClusterIP: app 'backend' has a NetworkPolicy that admits only its "
+        "clients' pods, so NodePort traffic from outside the cluster would never reach it. "
+        'Fix: set the argument serviceType to "ClusterIP"',
+    ),
+    (
+        {"namespace": "Team_A"},
+        'namespace = "Team_A": must be a DNS-1123 label of at most 63 characters: lower case letters, digits '
+        "and '-', starting and ending with a letter or digit. Fix: set the argument namespace to \"bluegreen-dev\"",
+    ),
+]
+
+
+@pytest.mark.parametrize(("changes", "problem"), ARGUMENT_CASES)
 def test_a_bad_argument_is_named_with_its_value_rule_and_fix(changes, problem):
     assert _raised(**changes) == HEADER + problem
 
