@@ -7,7 +7,7 @@ import pulumi_kubernetes as k8s
 
 from bluegreen import naming
 from bluegreen.app.component import BlueGreenApp
-from bluegreen.config import arguments, problems
+from bluegreen.config import problems
 from bluegreen.config.stack import ConfigError, load_settings
 from demo.frontend import Frontend, FrontendArgs
 
@@ -27,20 +27,10 @@ if settings.create_namespace:
         )
     )
 
-# Every app is the same component another language gets from the package (provider/): its
-# arguments are the app's config keys, checked once more by the component itself.
+# Every app is the same component another language gets from the package (provider/), built from
+# the app's settings as parsed above: nothing is checked twice.
 apps = {
-    app.name: BlueGreenApp(
-        app.name,
-        arguments.from_settings(
-            app,
-            settings.namespace,
-            pre_switch_gate=settings.pre_switch_gate,
-            clients=settings.clients(app.name),
-            api_server_cidrs=settings.api_server_cidrs,
-        ),
-        pulumi.ResourceOptions(depends_on=wait_for),
-    )
+    app.name: BlueGreenApp.from_spec(app.name, settings.spec(app), pulumi.ResourceOptions(depends_on=wait_for))
     for app in settings.apps
 }
 

@@ -29,17 +29,19 @@ class BlueGreenProvider(ComponentProvider):
     def construct(
         self, name: str, resource_type: str, inputs: Inputs, options: ResourceOptions | None = None
     ) -> ConstructResult:
-        if resource_type == naming.COMPONENT_TYPE:
-            # The inputs as the engine sent them (schema names, numbers as floats, Outputs where a value
-            # is secret or depends on a resource), checked before the SDK maps them onto Python types.
-            try:
-                arguments.parse(name, inputs)
-            except arguments.ArgumentError as error:
-                raise InputPropertiesError(
-                    error.header,
-                    [{"property_path": p.key, "reason": arguments.describe(p)} for p in error.problems],
-                ) from None
-        return super().construct(name, resource_type, inputs, options)
+        if resource_type != naming.COMPONENT_TYPE:
+            return super().construct(name, resource_type, inputs, options)
+        # The inputs as the engine sent them (schema names, numbers as floats, Outputs where a value is
+        # secret or depends on a resource), checked once; the component is built from what that gives.
+        try:
+            spec = arguments.parse(name, inputs)
+        except arguments.ArgumentError as error:
+            raise InputPropertiesError(
+                error.header,
+                [{"property_path": p.key, "reason": arguments.describe(p)} for p in error.problems],
+            ) from None
+        component = BlueGreenApp.from_spec(name, spec, options)
+        return ConstructResult(component.urn, self.get_state(component, self._component_defs[BlueGreenApp.__name__]))
 
 
 def serve() -> None:

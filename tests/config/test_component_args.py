@@ -10,6 +10,7 @@ import pytest
 from bluegreen.app.args import ActiveColor, BlueGreenAppArgs
 from bluegreen.app.component import BlueGreenApp
 from bluegreen.config import arguments
+from bluegreen.config.model import AppSettings, Settings
 from bluegreen.config.stack import parse_settings
 from tests.conftest import dev_config, engine_value
 
@@ -157,25 +158,39 @@ def test_an_unknown_argument_is_named():
         {"bluegreen:args": '["-listen=:{port}", "-text={color} {version}"]', "bluegreen:env": '{"LOG": "info"}'},
     ],
 )
-def test_the_program_passes_exactly_the_app_its_config_describes(changes):
+def test_an_app_given_as_config_or_as_arguments_is_the_same_spec(changes):
     raw = {**{k: engine_value(v) for k, v in dev_config().items()}, **{k.split(":")[1]: v for k, v in changes.items()}}
     settings = parse_settings(raw)
     app = settings.apps[0]
-    args = arguments.from_settings(
-        app,
-        settings.namespace,
-        pre_switch_gate=settings.pre_switch_gate,
-        clients=settings.clients(app.name),
-        api_server_cidrs=settings.api_server_cidrs,
-    )
-    parsed = arguments.parse(app.name, args)
-    assert parsed.app == app
-    assert (parsed.namespace, parsed.pre_switch_gate, parsed.clients, parsed.api_server_cidrs) == (
-        settings.namespace,
-        settings.pre_switch_gate,
-        settings.clients(app.name),
-        settings.api_server_cidrs,
-    )
+    assert arguments.parse(app.name, _as_arguments(settings, app)) == settings.spec(app)
+
+
+def _as_arguments(settings: Settings, app: AppSettings) -> dict[str, Any]:
+    """The arguments a program in another language would pass for `app`: every field, by schema name."""
+    args: dict[str, Any] = {
+        "namespace": settings.namespace,
+        "appName": app.name,
+        "activeColor": app.active_color,
+        "preSwitchGate": settings.pre_switch_gate,
+        "containerPort": float(app.container_port),  # the engine carries every number as a float
+        "servicePort": app.service_port,
+        "serviceType": app.service_type,
+        "readinessPath": app.readiness_path,
+        "runAsUser": app.run_as_user,
+        "scaleDownDelaySeconds": app.scale_down_delay_seconds,
+        "args": list(app.args),
+        "env": {name: pulumi.Output.secret(value) if app.env_secret else value for name, value in app.env},
+        "clients": list(settings.clients(app.name)),
+        "apiServerCidrs": list(settings.api_server_cidrs),
+    }
+    for color in ("blue", "green"):
+        args |= {f"{color}Image": app.color(color).image, f"{color}Version": app.color(color).version}
+        args[f"{color}Replicas"] = app.color(color).replicas
+    if app.idle_replicas is not None:
+        args["idleReplicas"] = app.idle_replicas
+    if app.smoke_path is not None:
+        args["smokePath"] = app.smoke_path
+    return args
 
 
 def test_the_camel_and_snake_names_map_both_ways_for_every_argument():
@@ -245,18 +260,18 @@ def test_in_a_mixed_env_the_secret_gets_the_checked_text_and_the_output_as_given
     assert parsed.env_values == {"TOKEN": token, "WORKERS": "5"}
 
 
-def test_a_secret_env_round_trips_with_its_values_kept_for_the_secret_alone():
+def test_a_secret_env_reaches_the_component_as_secret_outputs_whichever_boundary_it_came_by():
     raw = {k: engine_value(v) for k, v in dev_config().items()} | {"env": '{"LOG": "info", "TOKEN": "s3cret"}'}
     settings = parse_settings(raw, secret=frozenset({"env"}))
     app = settings.apps[0]
-    args = arguments.from_settings(
-        app, settings.namespace, pre_switch_gate=True, clients=settings.clients(app.name), api_server_cidrs=()
-    )
-    parsed = arguments.parse(app.name, args)
-    assert app.env_secret and parsed.app.env_secret
-    assert parsed.app.env == (("LOG", ""), ("TOKEN", ""))
-    assert sorted(parsed.env_values) == ["LOG", "TOKEN"]
-    assert all(isinstance(v, pulumi.Output) for v in parsed.env_values.values())
+    from_config = settings.spec(app)
+    from_arguments = arguments.parse(app.name, _as_arguments(settings, app))
+    for spec in (from_config, from_arguments):
+        assert spec.app.env_secret is True
+        assert spec.app.env == (("LOG", ""), ("TOKEN", ""))
+        assert sorted(spec.env_values) == ["LOG", "TOKEN"]
+        assert all(isinstance(v, pulumi.Output) for v in spec.env_values.values())
+    assert app.env == (("LOG", "info"), ("TOKEN", "s3cret"))
 
 
 def test_the_package_answers_bad_inputs_as_invalid_properties_before_building_anything():

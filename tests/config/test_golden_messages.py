@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -103,13 +104,13 @@ def _arguments(resource_name: str, args: dict[str, Any]) -> str:
 
 def _cases() -> Iterator[tuple[str, Callable[[], str]]]:
     for name, (overrides, _) in CASES.items():
-        yield f"stack/{name}", lambda o=overrides: _stack(o)
+        yield f"stack/{name}", partial(_stack, overrides)
     for name, (overrides, kwargs) in STACKS.items():
-        yield f"stack/{name}", lambda o=overrides, k=kwargs: _stack(o, **k)
+        yield f"stack/{name}", partial(_stack, overrides, **kwargs)
     for index, (changes, _) in enumerate(ARGUMENT_CASES):
-        yield f"arguments/{index}-{'-'.join(changes)}", lambda c=changes: _arguments("backend", {**BASE, **c})
+        yield f"arguments/{index}-{'-'.join(changes)}", partial(_arguments, "backend", {**BASE, **changes})
     for name, (resource_name, args) in ARGUMENTS.items():
-        yield f"arguments/{name}", lambda r=resource_name, a=args: _arguments(r, a)
+        yield f"arguments/{name}", partial(_arguments, resource_name, args)
 
 
 def render() -> str:

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 import yaml
 
-from bluegreen.config import keys, stack
+from bluegreen.config import keys, reference, stack
 from tests.conftest import ROOT, SHARED, engine_value
 
 SCHEMA = SHARED / "schemas" / "pulumi-project.schema.json"
@@ -30,7 +30,7 @@ def test_project_is_named_bluegreen_and_runs_python_from_the_makefile_venv():
 
 
 def test_pulumi_yaml_config_block_is_generated_from_the_key_table():
-    assert _project()["config"] == keys.pulumi_yaml_config()
+    assert _project()["config"] == reference.pulumi_yaml_config()
 
 
 def test_pulumi_yaml_declares_every_key_the_program_reads_but_idle_replicas():
@@ -50,9 +50,9 @@ def test_only_the_required_keys_lack_a_default():
 
 
 def test_the_documented_key_table_is_generated_from_the_key_table():
-    readme = (ROOT / "docs" / "configuration.md").read_text()
+    docs = (ROOT / "docs" / "configuration.md").read_text()
     start, end = "<!-- keys:start -->\n", "<!-- keys:end -->"
-    assert readme[readme.index(start) + len(start) : readme.index(end)] == keys.readme_table()
+    assert docs[docs.index(start) + len(start) : docs.index(end)] == reference.key_table()
 
 
 def test_the_empty_defaults_mean_unset():
@@ -87,9 +87,11 @@ def test_dev_stack_runs_backend_blue_at_1_1_and_green_at_1_2():
     assert stack["bluegreen:blueImage"] == stack["bluegreen:greenImage"] == "hashicorp/http-echo:1.0.0"
 
 
-def test_the_generator_prints_what_pulumi_yaml_holds(capsys):
-    assert keys.main(["pulumi-yaml"]) == 0
+def test_the_generator_prints_what_pulumi_yaml_the_docs_and_the_arguments_hold(capsys):
+    assert reference.main(["pulumi-yaml"]) == 0
     assert yaml.safe_load(capsys.readouterr().out) == {"config": _project()["config"]}
-    assert keys.main(["readme"]) == 0
-    assert capsys.readouterr().out == keys.readme_table()
-    assert keys.main(["nonsense"]) == 2
+    assert reference.main(["key-table"]) == 0
+    assert capsys.readouterr().out == reference.key_table()
+    assert reference.main(["component-args"]) == 0
+    assert capsys.readouterr().out == (ROOT / "src" / "bluegreen" / "app" / "args.py").read_text()
+    assert reference.main(["nonsense"]) == 2

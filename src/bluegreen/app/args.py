@@ -1,11 +1,11 @@
 """The arguments of `BlueGreenApp`, typed for every Pulumi language.
 
+Generated from the key table: `python -m bluegreen.config.reference component-args > src/bluegreen/app/args.py`.
 The component provider infers the package schema from these annotations and the string under each
 field (its description), so this module is read at run time: it must not postpone annotations, and
 uses only types the schema can express (no `Literal`, no unions). Each field's camel-case name is the
-config key of the same meaning, and its description is that key's (a test keeps both equal to the
-key table in components/keys.py). Every value that decides a name, a label or the routing is plain:
-it must be known when the program is planned.
+config key of the same meaning, and its description is that key's. Every value that decides a name,
+a label or the routing is plain: it must be known when the program is planned.
 """
 
 from enum import StrEnum
@@ -59,13 +59,13 @@ class BlueGreenAppArgs(TypedDict):
     """The idle color's size; unset keeps it at full size, so a rollback is instant."""
     scale_down_delay_seconds: NotRequired[int]
     (
-        "With idleReplicas set, how long the old color keeps its pods after the selector moves before it "
-        "scales down (kube-proxy updates are asynchronous)."
+        "With idleReplicas set, how long the old color keeps its pods after the selector moves before it scales "
+        "down (kube-proxy updates are asynchronous)."
     )
     run_as_user: NotRequired[int]
     (
-        "The numeric user and group the containers run as; give the image's own USER as a number (the pods "
-        "enforce runAsNonRoot)."
+        "The numeric user and group the containers run as; give the image's own USER as a number (the pods enforce "
+        "runAsNonRoot)."
     )
     container_port: NotRequired[int]
     """The port the container listens on."""
@@ -73,27 +73,27 @@ class BlueGreenAppArgs(TypedDict):
     """The port the Services expose."""
     service_type: NotRequired[ServiceType]
     (
-        "The active Service's type (the preview Service is always ClusterIP); NodePort and LoadBalancer "
-        "cannot be used behind the NetworkPolicy that clients sets up."
+        "The active Service's type (the preview Service is always ClusterIP); NodePort and LoadBalancer cannot be "
+        "used behind the NetworkPolicy that clients sets up."
     )
     readiness_path: NotRequired[str]
     """The HTTP path of the readiness probe."""
     smoke_path: NotRequired[str]
     (
-        "When set, the pre-switch gate GETs this path on the target color and requires a 2xx before a "
-        "cutover; empty means no smoke check."
-    )
-    pre_switch_gate: NotRequired[bool]
-    (
-        "Check the target color against the cluster before the Service selector moves; false for runners that "
-        "cannot reach the cluster's API."
+        "When set, the pre-switch gate GETs this path on the target color and requires a 2xx before a cutover; "
+        "empty means no smoke check."
     )
     args: NotRequired[list[str]]
     """Container args; {color}, {version} and {port} are filled in per color, all other text is kept as it is."""
     env: NotRequired[dict[str, pulumi.Input[str]]]
     (
-        "Environment variables for both colors, name to value. When one value is secret, every value goes to "
-        "a Secret that the pods read, never into a Deployment."
+        "Environment variables for both colors, name to value. When one value is secret, every value goes to a "
+        "Secret that the pods read, never into a Deployment."
+    )
+    pre_switch_gate: NotRequired[bool]
+    (
+        "Check the target color against the cluster before the Service selector moves; false for runners that "
+        "cannot reach the cluster's API."
     )
     clients: NotRequired[list[str]]
     """The app labels of the pods allowed to connect; when set, a NetworkPolicy denies every other ingress."""

@@ -11,7 +11,7 @@ traffic has left it.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Self
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -22,13 +22,14 @@ from bluegreen.app.args import BlueGreenAppArgs
 from bluegreen.app.gate import pre_switch_hook
 from bluegreen.app.scale_down import scale_down_hook
 from bluegreen.config import arguments
+from bluegreen.config.model import AppSpec
 from bluegreen.naming import COLORS, Color
 
 PDB_MAX_UNAVAILABLE: Final = 1
 """Voluntary disruptions (drains) take at most one pod of a color at a time."""
 
 
-def _network_policy_spec(args: arguments.Parsed) -> k8s.networking.v1.NetworkPolicySpecArgsDict:
+def _network_policy_spec(args: AppSpec) -> k8s.networking.v1.NetworkPolicySpecArgsDict:
     """Ingress to both colors (selected by `app` alone) only from the clients, on the container port."""
     ports: list[k8s.networking.v1.NetworkPolicyPortArgsDict] = [{"port": args.app.container_port, "protocol": "TCP"}]
     rules: list[k8s.networking.v1.NetworkPolicyIngressRuleArgsDict] = [
@@ -84,7 +85,16 @@ class BlueGreenApp(pulumi.ComponentResource):
     """Green's replica count in this stack."""
 
     def __init__(self, name: str, args: BlueGreenAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        parsed = arguments.parse(name, args)
+        self._build(name, arguments.parse(name, args), opts)
+
+    @classmethod
+    def from_spec(cls, name: str, spec: AppSpec, opts: pulumi.ResourceOptions | None = None) -> Self:
+        """The app of an already valid spec (the stack's parsed config, the package's checked inputs)."""
+        component = cls.__new__(cls)
+        component._build(name, spec, opts)
+        return component
+
+    def _build(self, name: str, parsed: AppSpec, opts: pulumi.ResourceOptions | None) -> None:
         super().__init__(naming.COMPONENT_TYPE, name, None, opts)
         app = parsed.app
         build = _Builder(self, parsed, _depends_on(opts))
@@ -139,7 +149,7 @@ class _PodIdentity:
 class _Builder:
     """The component's children, one named step each; BlueGreenApp.__init__ calls them in the safe order."""
 
-    def __init__(self, parent: pulumi.ComponentResource, parsed: arguments.Parsed, depends_on: list[pulumi.Resource]):
+    def __init__(self, parent: pulumi.ComponentResource, parsed: AppSpec, depends_on: list[pulumi.Resource]):
         self.parsed, self.app, self.namespace = parsed, parsed.app, parsed.namespace
         self.child = pulumi.ResourceOptions(parent=parent, depends_on=depends_on)
 

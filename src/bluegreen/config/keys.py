@@ -1,14 +1,12 @@
 """Every `bluegreen:` config key, in one table: its type, default, rule and meaning.
 
-The parser (components/settings.py) reads each key's rule from here; Pulumi.yaml's `config:` block
-and the README's key table are generated from it (`python -m bluegreen.config.keys pulumi-yaml` and
-`python -m bluegreen.config.keys readme`), and tests keep both equal to it.
+The one definition of each key: the pydantic layers that validate config and arguments are generated
+from it (config/schema.py), and so are Pulumi.yaml's `config:` block, the key table of
+docs/configuration.md and BlueGreenApp's typed arguments (config/reference.py; tests keep each equal).
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -314,55 +312,3 @@ CLIENTS_ARGUMENT: Final = Key(
 """BlueGreenApp's argument with no key of its own: the program derives it from `frontend`."""
 
 APP_ENTRY_NAME: Final = Key("name", "string", "The app's name.", grammar=_app_name)
-
-
-def pulumi_yaml_config() -> dict[str, Any]:
-    """Pulumi.yaml's `config:` block, as the table declares it."""
-    block: dict[str, Any] = {}
-    for key in KEYS:
-        if not key.declared:
-            continue
-        spec: dict[str, Any] = {"type": key.type}
-        if key.items:
-            spec["items"] = {"type": key.items}
-        spec["description"] = key.description
-        if not key.required:
-            spec["default"] = key.default
-        block[key.name] = spec
-    return block
-
-
-def _default_text(key: Key) -> str:
-    if key.required or not key.declared:
-        return repr(key.default)
-    if key.default in ("", [], {}):
-        return f"`{json.dumps(key.default)}` (unset)"
-    return f"`{json.dumps(key.default) if not isinstance(key.default, str) else key.default}`"
-
-
-def readme_table() -> str:
-    """The README's key table, as the table declares it."""
-    lines = ["| key | type | default | allowed | per app | meaning |", "|---|---|---|---|---|---|"]
-    for key in KEYS:
-        lines.append(
-            f"| `{key.name}` | {key.type} | {_default_text(key)} | {key.allowed()} | "
-            f"{'yes' if key.per_app else 'no'} | {key.description} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def main(argv: list[str]) -> int:
-    if argv == ["pulumi-yaml"]:
-        import yaml
-
-        sys.stdout.write(yaml.safe_dump({"config": pulumi_yaml_config()}, sort_keys=False, width=1000))
-        return 0
-    if argv == ["readme"]:
-        sys.stdout.write(readme_table())
-        return 0
-    sys.stderr.write("usage: python -m bluegreen.config.keys pulumi-yaml|readme\n")
-    return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

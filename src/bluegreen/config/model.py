@@ -1,8 +1,12 @@
-"""What a stack's config describes, once parsed: frozen dataclasses the components build from."""
+"""The typed model of a stack and of one app: frozen dataclasses the Kubernetes builders take, made only by
+the parsers (config/stack.py, config/arguments.py), so every value in them has passed its rule once."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+import pulumi
 
 from bluegreen import naming
 from bluegreen.config.keys import BY_NAME
@@ -82,3 +86,41 @@ class Settings:
     def clients(self, app: str) -> tuple[str, ...]:
         """The `app` labels of the pods that may connect to `app`; empty means no NetworkPolicy."""
         return (self.frontend.name,) if self.frontend and self.frontend.backend == app else ()
+
+    def spec(self, app: AppSettings) -> AppSpec:
+        """What the component builds for `app`, already valid: nothing is parsed again.
+
+        A secret env reaches the component as it would from any program: each value a secret Output,
+        and the app's own copy of the values blank, so only the env Secret ever holds them.
+        """
+        env_values: dict[str, pulumi.Input[str]] = {
+            name: pulumi.Output.secret(value) if app.env_secret else value for name, value in app.env
+        }
+        if app.env_secret:
+            app = replace(app, env=tuple((name, "") for name, _ in app.env))
+        return AppSpec(
+            app=app,
+            namespace=self.namespace,
+            pre_switch_gate=self.pre_switch_gate,
+            clients=self.clients(app.name),
+            api_server_cidrs=self.api_server_cidrs,
+            env_values=env_values,
+        )
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    """What one BlueGreenApp builds from: the app, where it lives and who may reach it. Valid by construction:
+    the stack's parser and the argument parser are the only makers, each at the boundary the values came by.
+    """
+
+    app: AppSettings
+    namespace: str
+    pre_switch_gate: bool = True
+    clients: tuple[str, ...] = ()
+    api_server_cidrs: tuple[str, ...] = ()
+    env_values: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """The env values the Secret receives when `app.env_secret`: the checked text, or each Output as given.
+
+    Where a value was an Output, `app.env` holds an empty string: only the Secret ever holds the value.
+    """

@@ -16,8 +16,8 @@ from bluegreen import naming
 from bluegreen.config import grammar, inventory, keys
 from bluegreen.config.keys import BY_NAME
 from bluegreen.config.model import AppSettings, Settings
-from bluegreen.config.problems import Problem, qualified, rm_command, set_command
-from bluegreen.config.scope import EXAMPLES, Scope, add, structured
+from bluegreen.config.problems import EXAMPLES, REMOVE, Problem, Reporter, qualified
+from bluegreen.config.resolve import AppSource
 
 NEAR_MISS_RATIO: Final = 0.8
 """How alike a namespace must be to `bluegreen` to be reported as a typo of it (difflib's ratio)."""
@@ -38,76 +38,61 @@ def given(raw: Mapping[str, Any], name: str) -> bool:
     return bool(value != spec.default)
 
 
-def no_effect(top: Scope, raw: Mapping[str, Any], entries: list[tuple[Scope, str]], settings: Settings) -> None:
+def no_effect(reporter: Reporter, raw: Mapping[str, Any], entries: Sequence[AppSource], settings: Settings) -> None:
     """Keys that would silently do nothing in this stack's shape."""
     if entries and given(raw, "appName"):
-        top.bad(
-            "appName",
-            raw["appName"],
-            "has no effect next to apps: each entry names its own app",
-            fix=rm_command("appName", structured=False),
-        )
+        allowed = "has no effect next to apps: each entry names its own app"
+        reporter.bad("appName", raw["appName"], allowed, fix=REMOVE, rule="no-effect")
     for name in keys.APP_KEYS:
         # A required key stays: the CLI refuses a stack without it, whatever the apps set.
-        overridden = entries and all(name in scope.values for scope, _ in entries)
+        overridden = entries and all(name in source.layers[0].given for source in entries)
         if overridden and not BY_NAME[name].required and given(raw, name):
-            top.bad(
-                name,
-                raw[name],
-                "has no effect: every entry of apps sets its own value",
-                fix=rm_command(name, structured=False),
-            )
+            allowed = "has no effect: every entry of apps sets its own value"
+            reporter.bad(name, raw[name], allowed, fix=REMOVE, rule="no-effect")
     needs_cidrs = any(app.smoke_path and settings.clients(app.name) for app in settings.apps)
     if settings.api_server_cidrs and not needs_cidrs:
-        top.bad(
-            "apiServerCidrs",
-            raw["apiServerCidrs"],
-            "has no effect: only an app with both a frontend and a smokePath admits the API server",
-            fix=rm_command("apiServerCidrs", structured=False),
-        )
+        allowed = "has no effect: only an app with both a frontend and a smokePath admits the API server"
+        reporter.bad("apiServerCidrs", raw["apiServerCidrs"], allowed, fix=REMOVE, rule="no-effect")
 
 
-def combinations(top: Scope, apps: list[tuple[AppSettings, Scope]], settings: Settings) -> None:
+def combinations(reporter: Reporter, apps: Sequence[tuple[AppSettings, AppSource]], settings: Settings) -> None:
     """Values that are each fine alone but can never work together."""
-    for app, scope in apps:
-        app_combinations(top, scope, app, settings.clients(app.name), settings.api_server_cidrs)
+    for app, source in apps:
+        app_combinations(reporter, source, app, settings.clients(app.name), settings.api_server_cidrs)
 
 
 def app_combinations(
-    top: Scope, scope: Scope, app: AppSettings, clients: Sequence[str], api_server_cidrs: Sequence[str]
+    reporter: Reporter, source: AppSource, app: AppSettings, clients: Sequence[str], api_server_cidrs: Sequence[str]
 ) -> None:
-    """One app's values that are each fine alone but can never work together (`scope` holds the app's keys)."""
-    if clients and app.service_type != "ClusterIP":
-        owner, raw = scope.lookup("serviceType")
-        owner.bad(
-            "serviceType",
-            raw,
+    """One app's values that are each fine alone but can never work together."""
+    layer = source.owner("serviceType")
+    if clients and app.service_type != "ClusterIP" and layer is not None:
+        allowed = (
             f"must be ClusterIP: app {app.name!r} has a NetworkPolicy that admits only its clients' pods, so "
-            f"{app.service_type} traffic from outside the cluster would never reach it",
-            "ClusterIP",
-            app=scope.app,
+            f"{app.service_type} traffic from outside the cluster would never reach it"
         )
+        value = layer.given["serviceType"]
+        reporter.bad(layer.prefix + "serviceType", value, allowed, "ClusterIP", app=source.app, rule="combination")
     if app.smoke_path and clients and not api_server_cidrs:
-        top.bad(
-            "apiServerCidrs",
-            [],
+        allowed = (
             f"must list where the API server's proxy connects from: app {app.name!r} has a smokePath and a "
-            "NetworkPolicy that admits only its clients, so the pre-switch smoke check needs this source admitted",
-            EXAMPLES["apiServerCidrs"],
+            "NetworkPolicy that admits only its clients, so the pre-switch smoke check needs this source admitted"
         )
+        reporter.bad("apiServerCidrs", [], allowed, EXAMPLES["apiServerCidrs"], rule="combination")
 
 
-def names(top: Scope, apps: list[tuple[AppSettings, Scope]], settings: Settings) -> None:
+def names(reporter: Reporter, apps: Sequence[tuple[AppSettings, AppSource]], settings: Settings) -> None:
     """Every object the stack creates has a name of its own, and none is an object every cluster has."""
-    planned = inventory.of(settings, [scope.key("name" if scope.path else "appName") for _, scope in apps])
+    keyed = [qualified(source.layers[0].prefix + "name") if source.app else qualified("appName") for _, source in apps]
+    planned = inventory.of(settings, keyed)
     for obj in planned:
         if (why := inventory.built_in_clash(obj)) is None:
             continue
         if obj.kind == "Namespace":
-            fix = set_command("createNamespace", "false", structured=False)
-            add(top.problems, Problem(obj.key, obj.named, f"must not be created: {why}", fix))
+            fix = f"pulumi config set {qualified('createNamespace')} false"
+            reporter.add(Problem(obj.key, obj.named, f"must not be created: {why}", fix, "built-in"))
         else:
-            rename(top.problems, obj, why, planned)
+            rename(reporter, obj, why, planned)
     reported: set[tuple[str, str]] = set()
     for first, second in inventory.collisions(planned):
         if (first.key, second.key) in reported:
@@ -117,10 +102,10 @@ def names(top: Scope, apps: list[tuple[AppSettings, Scope]], settings: Settings)
             f"would name its {second.role} {second.name!r}, already the {first.role} of {first.owner} (set by "
             f"{first.key}): objects of one kind need names of their own in a namespace"
         )
-        rename(top.problems, second, why, planned)
+        rename(reporter, second, why, planned)
 
 
-def rename(problems: list[Problem], obj: inventory.Planned, why: str, planned: list[inventory.Planned]) -> None:
+def rename(reporter: Reporter, obj: inventory.Planned, why: str, planned: list[inventory.Planned]) -> None:
     """Report the key that names `obj`, with a fix that sets a name no object of the stack has."""
     path = obj.key.removeprefix(qualified(""))
     limit = grammar.MAX_LABEL_LENGTH if path == "frontend.name" else keys.MAX_APP_NAME_LENGTH
@@ -131,10 +116,10 @@ def rename(problems: list[Problem], obj: inventory.Planned, why: str, planned: l
         if (candidate := f"{obj.named[: limit - len(str(n)) - 1]}-{n}") not in taken
         and not any(t.startswith(f"{candidate}-") for t in taken)
     )
-    add(problems, Problem(obj.key, obj.named, why, set_command(path, free, structured=structured(path))))
+    reporter.add(Problem(obj.key, obj.named, why, reporter.set_fix(path, free), "name-clash"))
 
 
-def near_misses(problems: list[Problem], stray: Mapping[str, Any]) -> None:
+def near_misses(reporter: Reporter, stray: Mapping[str, Any]) -> None:
     """Keys under a namespace one typo away from the project's: they would silently do nothing."""
     for key in sorted(stray):
         namespace, _, rest = key.partition(":")
@@ -145,4 +130,4 @@ def near_misses(problems: list[Problem], stray: Mapping[str, Any]) -> None:
         target, source = shlex.quote(qualified(rest)), shlex.quote(key)
         allowed = f"is under {namespace!r}, not {naming.PROJECT!r}: the program never reads it"
         fix = f'pulumi config set {target} "$(pulumi config get {source})" && pulumi config rm {source}'
-        add(problems, Problem(key, stray[key], allowed, fix))
+        reporter.add(Problem(key, stray[key], allowed, fix, "near-miss"))

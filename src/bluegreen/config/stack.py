@@ -1,24 +1,26 @@
-"""Stack settings: a pure parse from raw config values to frozen dataclasses.
+"""Stack settings: the stack's config, validated once into the typed model (config/model.py).
 
 `parse_settings` takes the values the Pulumi engine hands a program (strings; structured values as
 JSON text) and returns `Settings`, or raises one `ConfigError` that lists every bad key at once, each
-with the value given, what is allowed and the `pulumi config set` command that fixes it. Each key's
-rule is in the table of components/keys.py, read by components/config_scope.py; the per-app parts
-are in components/app_keys.py and the rules across keys in components/rules.py. Nothing
-here registers a resource, so a bad config never half-applies.
+with the value given, what is allowed and the `pulumi config set` command that fixes it. The key
+table is config/keys.py; pydantic validates each layer of keys by it (config/schema.py); the rules of
+one whole app are in config/resolve.py and the rules across keys in config/rules.py. Nothing here
+registers a resource, so a bad config never half-applies.
 """
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Collection, Mapping
 from typing import Any
 
 from bluegreen import naming
-from bluegreen.config import app_keys, rules
+from bluegreen.config import keys, rules, schema
 from bluegreen.config.keys import BY_NAME, KNOWN_KEYS
 from bluegreen.config.model import AppSettings, ColorSettings, FrontendSettings, Settings
-from bluegreen.config.problems import ConfigError, Problem, Secret, rm_command
-from bluegreen.config.scope import Scope, read
+from bluegreen.config.problems import EXAMPLES, ConfigError, Problem, Reporter, Secret, qualified
+from bluegreen.config.resolve import AppSource, Layer, resolve
+from bluegreen.config.values import Bad, typed
 
 __all__ = [
     "AppSettings",
@@ -32,6 +34,78 @@ __all__ = [
 ]
 
 
+def _refuse_secret(reporter: Reporter, name: str) -> None:
+    """A key stored with --secret that is not `env`: refused, its value never shown."""
+    key = qualified(name)
+    allowed = (
+        "is stored as a secret, but it is not secret data: its value shows in plain text in resource names, labels "
+        "or the plan; only bluegreen:env may hold secrets"
+    )
+    if BY_NAME[name].type in ("array", "object"):
+        # The CLI marks a whole list or object secret when one element is: each element is set again.
+        # (Setting the key itself to its JSON text would store a string, which the CLI's type check refuses.)
+        example = EXAMPLES.get(name, ("", ""))[0]
+        fix = (
+            f"pulumi config rm {shlex.quote(key)}, then set each element again without --secret, such as "
+            f"pulumi config set --path {shlex.quote(key + example)} <value>; secret values belong in "
+            "bluegreen:env (pulumi config set --secret --path 'bluegreen:env.NAME' <value>)"
+        )
+    else:
+        fix = f'pulumi config set --plaintext {shlex.quote(key)} "$(pulumi config get {shlex.quote(key)})"'
+    reporter.bad(name, Secret(), allowed, fix=fix, rule="secret")
+
+
+def _entry_name(entry: Mapping[str, Any]) -> str:
+    """The name an entry of `apps` gives its app, when it is valid; else empty."""
+    try:
+        return str(typed(keys.APP_ENTRY_NAME, entry["name"]))
+    except (Bad, KeyError):
+        return ""
+
+
+def _sources(top: Layer, apps: Any, reporter: Reporter) -> tuple[list[AppSource], bool]:
+    """Each app's layers, and whether the stack describes its apps in `apps`."""
+    if apps is None:
+        name = top.valid.get("appName") or BY_NAME["appName"].default
+        return [AppSource(name, (top,))], False
+    sources: list[AppSource] = []
+    for index, entry in enumerate(apps):
+        prefix = f"apps[{index}]."
+        if not isinstance(entry, dict):
+            allowed = "must be an object with at least name, images and versions"
+            reporter.bad(f"apps[{index}]", entry, allowed, (".name", "backend"), rule="entry")
+            continue
+        name = _entry_name(entry)
+        valid, _ = schema.check(schema.AppEntry, entry, reporter, prefix=prefix, app=name)
+        if "name" not in entry:
+            reporter.bad(prefix + "name", None, "must be set to the app's name", "backend", rule="required")
+        if name:
+            sources.append(AppSource(name, (Layer(entry, valid, prefix, app=name), top), app=name))
+    return sources, True
+
+
+def _frontend(value: Any, apps: tuple[AppSettings, ...], reporter: Reporter) -> FrontendSettings | None:
+    if value is None:
+        return None
+    valid, failed = schema.check(schema.FrontendLayer, value, reporter, prefix="frontend.")
+    defaults = {key: spec.default for key, spec in keys.FRONTEND_KEYS.items()}
+    if "image" not in value:
+        reporter.bad(
+            "frontend.image", None, "must be set to an image with a tag or digest", "<image>:<tag>", rule="required"
+        )
+    names = [app.name for app in apps]
+    backend = valid.get("backend") or (names[0] if names else "")
+    if "backend" not in failed and names and backend not in names:
+        allowed = f"must name an app of this stack: {', '.join(names)}"
+        reporter.bad("frontend.backend", backend, allowed, names[0], rule="backend")
+    return FrontendSettings(
+        name=valid.get("name") or defaults["name"],
+        image=valid.get("image") or "",
+        backend=backend,
+        replicas=valid.get("replicas") or defaults["replicas"],
+    )
+
+
 def parse_settings(
     raw: Mapping[str, Any],
     *,
@@ -43,42 +117,33 @@ def parse_settings(
     `secret` names the keys stored with --secret; `stray` holds the stack's keys of other
     namespaces (qualified), so a near miss of `bluegreen:` is reported rather than ignored.
     """
-    problems: list[Problem] = []
-    top = Scope(raw, problems, secret=secret)
-    rules.near_misses(problems, stray or {})
-    for key in sorted(set(raw) - KNOWN_KEYS):
-        top.bad(
-            key,
-            Secret() if key in secret else raw[key],
-            f"is not a known key; known keys: {', '.join(sorted(KNOWN_KEYS))}",
-            fix=rm_command(key, structured=False),
-        )
-    namespace = read(top, "namespace") or BY_NAME["namespace"].default
-    create_namespace = read(top, "createNamespace")
-    pre_switch_gate = read(top, "preSwitchGate")
-    entries = app_keys.parse_entries(top)
-    if entries is None:
-        name = read(top, "appName") or BY_NAME["appName"].default
-        scopes = [(top, name if isinstance(name, str) else BY_NAME["appName"].default)]
-    else:
-        scopes = entries
-    apps = [(app_keys.parse_app(scope, name), scope) for scope, name in scopes]
-    frontend = app_keys.parse_frontend(top, tuple(app for app, _ in apps))
+    reporter = Reporter(secret=secret)
+    rules.near_misses(reporter, stray or {})
+    refused = {name for name in secret if name in KNOWN_KEYS and name != "env" and name in raw}
+    for name in (key.name for key in keys.KEYS if key.name in refused):
+        _refuse_secret(reporter, name)
+    valid, failed = schema.check(
+        schema.StackLayer, {k: v for k, v in raw.items() if k not in refused}, reporter, here=False
+    )
+    top = Layer(raw, valid, secret_env="env" in secret)
+    sources, from_entries = _sources(top, valid.get("apps"), reporter)
+    failed_paths = frozenset(failed | refused)
+    apps = tuple(resolve(AppSource(s.name, s.layers, s.app, failed_paths), reporter) for s in sources)
     settings = Settings(
-        namespace=namespace if isinstance(namespace, str) else "",
-        create_namespace=create_namespace if isinstance(create_namespace, bool) else True,
-        pre_switch_gate=pre_switch_gate if isinstance(pre_switch_gate, bool) else True,
-        apps=tuple(app for app, _ in apps),
-        frontend=frontend,
-        api_server_cidrs=app_keys.parse_cidrs(top),
+        namespace=valid.get("namespace") or BY_NAME["namespace"].default,
+        create_namespace=valid.get("createNamespace", True),
+        pre_switch_gate=valid.get("preSwitchGate", True),
+        apps=apps,
+        frontend=_frontend(valid.get("frontend"), apps, reporter),
+        api_server_cidrs=tuple(valid.get("apiServerCidrs") or ()),
     )
     # Rules across keys run once every key is valid on its own, so one mistake gives one message.
-    if not problems:
-        rules.no_effect(top, raw, entries or [], settings)
-        rules.combinations(top, apps, settings)
-        rules.names(top, apps, settings)
-    if problems:
-        raise ConfigError(problems)
+    if not reporter.problems:
+        rules.no_effect(reporter, raw, sources if from_entries else [], settings)
+        rules.combinations(reporter, list(zip(apps, sources, strict=True)), settings)
+        rules.names(reporter, list(zip(apps, sources, strict=True)), settings)
+    if reporter.problems:
+        raise ConfigError(reporter.problems)
     return settings
 
 
