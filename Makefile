@@ -70,7 +70,7 @@ help:
 
 BGCTL := $(VENV)/bin/bgctl
 
-# The locked development environment: the package (editable, so src/ is what runs) and its dev tools.
+# The locked development environment: the package (editable, for the bgctl console script) and its dev tools.
 $(VENV)/.installed: requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
@@ -80,7 +80,7 @@ venv: $(VENV)/.installed
 
 # Pin the whole environment again from pyproject.toml's ranges (uv), runtime and development apart.
 lock: venv
-	$(VENV)/bin/uv pip compile --quiet --python-version 3.11 requirements.in -o requirements.txt
+	$(VENV)/bin/uv pip compile --quiet --python-version 3.11 pyproject.toml requirements.in -o requirements.txt
 	$(VENV)/bin/uv pip compile --quiet --python-version 3.11 requirements-dev.in -o requirements-dev.txt
 
 lint: venv
@@ -120,12 +120,12 @@ rollback: venv
 	$(BGCTL) rollback $(BGCTL_OPTS) $(POLICY_FLAGS)$(if $(TO_VERSION), --to-version $(TO_VERSION))$(if $(YES), --yes)
 
 # The policy pack is published alone, so it carries a copy of the program's names and image grammar;
-# a test keeps the copies equal to src/.
+# a test keeps the copies equal to the originals.
 SHARED_HEADER = \# Copied from $(1) by `make policies-shared`: edit the original, then run it again.
 policies-shared:
-	{ echo '$(call SHARED_HEADER,src/bluegreen/naming.py)'; cat src/bluegreen/naming.py; } > policies/bluegreen_policies/naming.py
-	{ echo '$(call SHARED_HEADER,src/bluegreen/config/grammar.py)'; \
-		sed 's/^from bluegreen import naming$$/from bluegreen_policies import naming/' src/bluegreen/config/grammar.py; } \
+	{ echo '$(call SHARED_HEADER,bluegreen/naming.py)'; cat bluegreen/naming.py; } > policies/bluegreen_policies/naming.py
+	{ echo '$(call SHARED_HEADER,bluegreen/config/grammar.py)'; \
+		sed 's/^from bluegreen import naming$$/from bluegreen_policies import naming/' bluegreen/config/grammar.py; } \
 		> policies/bluegreen_policies/grammar.py
 
 bench: venv

@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 
 from bluegreen import naming
 from bluegreen.app import pod
-from bluegreen.config.stack import FrontendSettings
+from bluegreen.config.model import FrontendSettings
 
 # nginxinc/nginx-unprivileged runs as UID 101, listens on 8080 and writes its pid and temp files
 # under /tmp (an emptyDir here); its config directory is replaced by the ConfigMap below.

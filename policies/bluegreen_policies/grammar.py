@@ -1,4 +1,4 @@
-# Copied from src/bluegreen/config/grammar.py by `make policies-shared`: edit the original, then run it again.
+# Copied from bluegreen/config/grammar.py by `make policies-shared`: edit the original, then run it again.
 """The grammars Kubernetes and container runtimes apply to a value, as small pure functions.
 
 Each check returns None when the value is valid, or the reason it is not, worded to follow

@@ -1,4 +1,4 @@
-# Copied from src/bluegreen/naming.py by `make policies-shared`: edit the original, then run it again.
+# Copied from bluegreen/naming.py by `make policies-shared`: edit the original, then run it again.
 """The one source of truth for colors, resource names, labels and selectors.
 
 The component, the policy pack, the operator tool and the tests all derive names and labels from

@@ -93,5 +93,5 @@ def test_the_generator_prints_what_pulumi_yaml_the_docs_and_the_arguments_hold(c
     assert reference.main(["key-table"]) == 0
     assert capsys.readouterr().out == reference.key_table()
     assert reference.main(["component-args"]) == 0
-    assert capsys.readouterr().out == (ROOT / "src" / "bluegreen" / "app" / "args.py").read_text()
+    assert capsys.readouterr().out == (ROOT / "bluegreen" / "app" / "args.py").read_text()
     assert reference.main(["nonsense"]) == 2

@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 
 from bluegreen import naming
 from bluegreen.config import grammar
-from bluegreen.config.stack import AppSettings
+from bluegreen.config.model import AppSettings
 from bluegreen.naming import Color
 
 # Pods are given numeric user IDs (AppSettings.run_as_user), because the kubelet checks

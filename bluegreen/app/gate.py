@@ -40,7 +40,7 @@ import pulumi
 from bluegreen import naming
 from bluegreen.app import pod
 from bluegreen.config import grammar
-from bluegreen.config.stack import AppSettings
+from bluegreen.config.model import AppSettings
 from bluegreen.naming import Color
 
 if TYPE_CHECKING:

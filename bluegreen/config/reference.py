@@ -1,5 +1,5 @@
 """What is generated from the key table: Pulumi.yaml's `config:` block, the documented key table, and
-BlueGreenApp's typed arguments (src/bluegreen/app/args.py, which the SDK reads as source for the schema).
+BlueGreenApp's typed arguments (bluegreen/app/args.py, which the SDK reads as source for the schema).
 
 `python -m bluegreen.config.reference pulumi-yaml|key-table|component-args` prints one; tests keep
 each file equal to it.
@@ -77,7 +77,7 @@ _PYTHON_TYPES: Final = {"string": "str", "integer": "int", "boolean": "bool"}
 _HEADER: Final = '''\
 """The arguments of `BlueGreenApp`, typed for every Pulumi language.
 
-Generated from the key table: `python -m bluegreen.config.reference component-args > src/bluegreen/app/args.py`.
+Generated from the key table: `python -m bluegreen.config.reference component-args > bluegreen/app/args.py`.
 The component provider infers the package schema from these annotations and the string under each
 field (its description), so this module is read at run time: it must not postpone annotations, and
 uses only types the schema can express (no `Literal`, no unions). Each field's camel-case name is the
@@ -118,7 +118,7 @@ def _argument_type(key: Key) -> str:
 
 
 def component_args_module() -> str:
-    """src/bluegreen/app/args.py: the enums and the TypedDict of BlueGreenApp's arguments."""
+    """bluegreen/app/args.py: the enums and the TypedDict of BlueGreenApp's arguments."""
     lines = [_HEADER]
     for name, (enum, meaning, values) in ENUMS.items():
         lines += ["", f"class {enum}(StrEnum):", f'    """{meaning}"""', ""]

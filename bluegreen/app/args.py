@@ -1,6 +1,6 @@
 """The arguments of `BlueGreenApp`, typed for every Pulumi language.
 
-Generated from the key table: `python -m bluegreen.config.reference component-args > src/bluegreen/app/args.py`.
+Generated from the key table: `python -m bluegreen.config.reference component-args > bluegreen/app/args.py`.
 The component provider infers the package schema from these annotations and the string under each
 field (its description), so this module is read at run time: it must not postpone annotations, and
 uses only types the schema can express (no `Literal`, no unions). Each field's camel-case name is the

@@ -15,7 +15,6 @@ from bluegreen.cli.errors import BgctlError
 from bluegreen.cli.workspace import StackView, open_stack
 from bluegreen.naming import Color
 
-PROJECT_DIR: Final = Path(__file__).resolve().parent.parent
 DEFAULT_STACK: Final = "dev"
 EXIT_ERROR: Final = 1
 EXIT_USAGE: Final = 2
@@ -48,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--stack", default=DEFAULT_STACK, help="stack name (default: %(default)s)")
     common.add_argument("--app", help="app name, for stacks with several apps (outputs under apps.<name>)")
-    common.add_argument("--work-dir", type=Path, default=PROJECT_DIR, help="the Pulumi project (default: this one)")
+    common.add_argument(
+        "--work-dir", type=Path, default=Path(), help="the Pulumi project's directory (default: the current one)"
+    )
     checked = _Parser(add_help=False)
     checked.add_argument(
         "--allow-changes",

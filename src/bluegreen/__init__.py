@@ -1,1 +1,0 @@
-"""Blue/green building blocks: names and labels, settings, and the component."""
