@@ -119,7 +119,7 @@ def _string(spec: Key, value: Any) -> str | None:
         raise Bad("choice", f"must be one of {', '.join(spec.choices)}", example)
     if spec.grammar is not None and (why := spec.grammar(text)) is not None:
         example = image_example(text) if spec.grammar is grammar.image_reference else example_for(spec)
-        raise Bad(spec.grammar.__name__.strip("_"), why, example)
+        raise Bad(spec.grammar.__name__.strip("_").replace("_", "-"), why, example)
     return text
 
 

@@ -91,41 +91,40 @@ def test_the_frontends_backend_alone_gets_a_network_policy(program):
     [
         (
             {"blueImage": "nginx"},
-            'bluegreen:apps[1].blueImage = "nginx": must be pinned with a tag or digest (no tag means latest) '
-            "(app 'api'). Fix: pulumi config set --path 'bluegreen:apps[1].blueImage' 'nginx:<tag>'",
+            (
+                "apps[1].blueImage",
+                "image-reference",
+                "pulumi config set --path 'bluegreen:apps[1].blueImage' 'nginx:<tag>'",
+            ),
         ),
         (
             {"activeColor": "Green"},
-            'bluegreen:apps[1].activeColor = "Green": must be exactly "blue" or "green" (lower case, no spaces) '
-            "(app 'api'). Fix: pulumi config set --path 'bluegreen:apps[1].activeColor' green",
+            ("apps[1].activeColor", "choice", "pulumi config set --path 'bluegreen:apps[1].activeColor' green"),
         ),
         (
             {"idleReplicas": 5},
-            "bluegreen:apps[1].idleReplicas = 5: must be a whole number from 0 to 2 (blueReplicas, the idle color's "
-            "size) (app 'api'). Fix: pulumi config set --path 'bluegreen:apps[1].idleReplicas' 0",
+            ("apps[1].idleReplicas", "range", "pulumi config set --path 'bluegreen:apps[1].idleReplicas' 0"),
         ),
-        (
-            {"colour": "blue"},
-            'bluegreen:apps[1].colour = "blue": is not a known key here; known keys: activeColor, args, blueImage, '
-            "blueReplicas, blueVersion, containerPort, env, greenImage, greenReplicas, greenVersion, idleReplicas, "
-            "name, readinessPath, runAsUser, scaleDownDelaySeconds, servicePort, serviceType, smokePath (app 'api'). "
-            "Fix: pulumi config rm --path 'bluegreen:apps[1].colour'",
-        ),
-        (
-            {"name": "backend"},
-            "bluegreen:apps[1].name = \"backend\": would name its blue Deployment 'backend-blue', already the blue "
-            "Deployment of app 'backend' (set by bluegreen:apps[0].name): objects of one kind need names of their "
-            "own in a namespace. Fix: pulumi config set --path 'bluegreen:apps[1].name' backend-2",
-        ),
+        ({"colour": "blue"}, ("apps[1].colour", "unknown-key", "pulumi config rm --path 'bluegreen:apps[1].colour'")),
     ],
-    ids=["unpinned-image", "color-case", "idle-above-replicas", "unknown-key", "duplicate-name"],
+    ids=["unpinned-image", "color-case", "idle-above-replicas", "unknown-key"],
 )
 def test_a_bad_value_in_one_app_names_that_app_and_key(program, fields, expected):
     registrations = []
     with pytest.raises(ConfigError) as error:
         registrations = program({"apps": _apps(a1=fields)}).registrations
-    assert [str(p) for p in error.value.problems] == [expected]
+    assert [(p.key.removeprefix("bluegreen:"), p.rule, p.fix) for p in error.value.problems] == [expected]
+    assert error.value.problems[0].allowed.endswith("(app 'api')")
     assert registrations == []
+
+
+def test_an_app_named_like_another_names_the_key_of_each(program):
+    with pytest.raises(ConfigError) as error:
+        program({"apps": _apps(a1={"name": "backend"})})
+    assert [(p.key, p.rule, p.fix) for p in error.value.problems] == [
+        ("bluegreen:apps[1].name", "name-clash", "pulumi config set --path 'bluegreen:apps[1].name' backend-2")
+    ]
+    assert "(set by bluegreen:apps[0].name)" in error.value.problems[0].allowed
 
 
 def _kinds(run) -> list[tuple[str, str]]:
@@ -159,34 +158,33 @@ def test_forty_apps_register_eighty_deployments_with_names_of_their_own(program)
 
 
 @pytest.mark.parametrize(
-    ("change", "expected"),
+    ("change", "expected", "first"),
     [
         (
             {"apps": [*_many(40), {"name": "app-17-preview", "blueVersion": "1", "greenVersion": "2"}]},
-            "bluegreen:apps[40].name = \"app-17-preview\": would name its active Service 'app-17-preview', already "
-            "the preview Service of app 'app-17' (set by bluegreen:apps[17].name): objects of one kind need names of "
-            "their own in a namespace. Fix: pulumi config set --path 'bluegreen:apps[40].name' app-17-preview-2",
+            ("apps[40].name", "pulumi config set --path 'bluegreen:apps[40].name' app-17-preview-2"),
+            "apps[17].name",
         ),
         (
             {"apps": _many(40), "frontend": {"image": "nginx:1.27", "backend": "app-0", "name": "app-33-green"}},
-            "bluegreen:frontend.name = \"app-33-green\": would name its Deployment 'app-33-green', already the green "
-            "Deployment of app 'app-33' (set by bluegreen:apps[33].name): objects of one kind need names of their own "
-            "in a namespace. Fix: pulumi config set --path bluegreen:frontend.name app-33-green-2",
+            ("frontend.name", "pulumi config set --path bluegreen:frontend.name app-33-green-2"),
+            "apps[33].name",
         ),
         (
             {"apps": [*_many(40), {"name": "app-9", "blueVersion": "1", "greenVersion": "2"}]},
-            "bluegreen:apps[40].name = \"app-9\": would name its blue Deployment 'app-9-blue', already the blue "
-            "Deployment of app 'app-9' (set by bluegreen:apps[9].name): objects of one kind need names of their own "
-            "in a namespace. Fix: pulumi config set --path 'bluegreen:apps[40].name' app-9-2",
+            ("apps[40].name", "pulumi config set --path 'bluegreen:apps[40].name' app-9-2"),
+            "apps[9].name",
         ),
     ],
     ids=["app-and-its-preview", "frontend-and-a-deployment", "duplicate-app"],
 )
-def test_a_name_collision_anywhere_in_a_many_app_stack_names_both_keys(program, change, expected):
+def test_a_name_collision_anywhere_in_a_many_app_stack_names_both_keys(program, change, expected, first):
     overrides = {key: json.dumps(value) for key, value in change.items()}
     overrides.setdefault("frontend", json.dumps({"image": "nginx:1.27", "backend": "app-0"}))
     registrations = []
     with pytest.raises(ConfigError) as error:
         registrations = program(overrides).registrations
-    assert [str(p) for p in error.value.problems] == [expected]
+    assert [(p.key.removeprefix("bluegreen:"), p.fix) for p in error.value.problems] == [expected]
+    assert [p.rule for p in error.value.problems] == ["name-clash"]
+    assert f"(set by bluegreen:{first})" in error.value.problems[0].allowed
     assert registrations == []
