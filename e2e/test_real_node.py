@@ -224,6 +224,45 @@ def test_make_up_runs_real_containers_of_both_colors_under_the_restricted_profil
     _seen["containers"] = seen
 
 
+def test_the_readmes_ship_a_version_puts_it_on_the_idle_color_behind_the_preview_service(
+    shell: Shell, project: Project
+) -> None:
+    # The README's "Ship a version": set the idle color's version, make up, make status, then reach it
+    # through the preview Service with the README's own port-forward while traffic stays on blue.
+    project.pulumi("config", "set", "bluegreen:greenVersion", "1.3")
+    try:
+        project.make("up", "YES=1")
+        status = project.make("status")
+        rows = [line.split()[:3] for line in status.stdout.splitlines() if line.strip().startswith(("blue", "green"))]
+        assert rows == [["blue*", "1.1", "2"], ["green", "1.3", "2"]]
+        assert selector(shell) == {"app": APP, "color": "blue"}
+        answer = through_port_forward(shell, "service/backend-preview", "8080:80", "http://127.0.0.1:8080/")
+        assert answer == "backend 1.3 (green)"
+        _seen["ship"] = {"status": rows, "preview": answer}
+    finally:
+        project.pulumi("config", "set", "bluegreen:greenVersion", "1.2")
+        project.make("up", "YES=1")
+    assert [pod["metadata"]["labels"]["version"] for pod in pods(shell, "green")] == ["1.2", "1.2"]
+
+
+def through_port_forward(shell: Shell, target: str, ports: str, url: str) -> str:
+    """One GET through `kubectl port-forward` (bounded: 30 s to forward, 10 s to answer, then stopped)."""
+    command = ["kubectl", "--namespace", NAMESPACE, "port-forward", target, ports]
+    forward = subprocess.Popen(command, env=shell.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        assert forward.stdout is not None
+        while time.monotonic() < deadline:
+            line = forward.stdout.readline()
+            if not line or line.startswith("Forwarding from 127.0.0.1"):
+                break
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return str(response.read().decode().strip())
+    finally:
+        forward.terminate()
+        forward.wait(timeout=10)
+
+
 def test_make_smoke_prints_the_active_version_then_the_new_one_after_a_cutover(shell: Shell, project: Project) -> None:
     before = project.make("smoke", *SMOKE)
     assert answers(before) == ["backend 1.1 (blue)"] * 5
