@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from typing import Any
 
 import jsonschema
@@ -12,6 +13,7 @@ import yaml
 from bluegreen_policies.catalog import POLICIES
 
 from tests.conftest import ROOT
+from tests.fakes.policy_engine import running_pack
 
 PACK_DIR = ROOT / "policies"
 KEBAB = re.compile(r"^[a-z]+(-[a-z]+)*$")
@@ -70,3 +72,12 @@ def test_the_example_config_names_real_policies_and_passes_their_schemas() -> No
 def test_a_bad_config_value_fails_its_schema(policy: str, value: dict[str, Any]) -> None:
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(value, _schema(policy))
+
+
+def test_the_pack_folder_alone_serves_every_policy_as_published(tmp_path) -> None:
+    # What `pulumi policy publish` uploads is this folder: copied away from the checkout, it still starts
+    # and lists every policy (the package it would need from outside is not importable there).
+    copy = tmp_path / "pack"
+    shutil.copytree(PACK_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    with running_pack(copy) as analyzer:
+        assert sorted(p.name for p in analyzer.info().policies) == sorted(p.name for p in POLICIES)
