@@ -132,6 +132,18 @@ class Reporter:
         text = value if isinstance(value, str) else json.dumps(value)
         return set_command(path + subpath, text, structured=structured(path + subpath))
 
+    def rename_fix(self, path: str, meant: str) -> str:
+        """How to move the value at `path` to `meant`, without showing it (it may be secret)."""
+        flags = "--path " if structured(path) or structured(meant) else ""
+        # A secret value stays secret where secrets belong (env); any other key refuses a secret.
+        root = re.split(r"[.\[]", path, maxsplit=1)[0]
+        secret = "--secret " if root in self.secret and meant.startswith("env") else ""
+        old, new = shlex.quote(qualified(path)), shlex.quote(qualified(meant))
+        return (
+            f'pulumi config set {secret}{flags}{new} "$(pulumi config get {flags}{old})" && '
+            f"pulumi config rm {flags}{old}"
+        )
+
     def bad(
         self, path: str, value: Any, allowed: str, example: Any = "", *, fix: str = "", app: str = "", rule: str = ""
     ) -> None:
@@ -162,6 +174,9 @@ class ArgumentReporter(Reporter):
     def set_fix(self, path: str, example: Any) -> str:
         subpath, value = example if isinstance(example, tuple) else ("", example)
         return f"set the argument {path}{subpath} to {json.dumps(value)}"
+
+    def rename_fix(self, path: str, meant: str) -> str:
+        return f"pass {meant} instead of {path}"
 
 
 class ConfigError(pulumi.RunError):

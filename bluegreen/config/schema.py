@@ -21,6 +21,8 @@ from bluegreen.config.keys import BY_NAME, FRONTEND_KEYS, Key
 from bluegreen.config.problems import EXAMPLES, REMOVE, Reporter, member
 from bluegreen.config.values import Bad, typed
 
+DID_YOU_MEAN_RATIO: Final = 0.8
+"""How alike (difflib's ratio, ignoring case) an unknown key must be to a known one to be suggested."""
 _ERROR: Final = "bluegreen"
 """The pydantic error type of every rule of this package; the rule itself travels in the context."""
 
@@ -137,6 +139,13 @@ ARGUMENT_NAMES: Final = tuple(ArgumentLayer.model_fields)
 """Every argument of BlueGreenApp, by its schema (camel-case) name."""
 
 
+def did_you_mean(name: str, known: Iterable[str]) -> str | None:
+    """The known key `name` is most likely a typo of (`activecolour` -> `activeColor`), if one is close."""
+    lowered = {key.lower(): key for key in known}
+    found = difflib.get_close_matches(name.lower(), lowered, n=1, cutoff=DID_YOU_MEAN_RATIO)
+    return lowered[found[0]] if found else None
+
+
 def _path(loc: tuple[int | str, ...], at: str | None) -> str:
     steps = [f"[{step}]" if isinstance(step, int) else f".{step}" for step in loc]
     if at is not None:
@@ -178,8 +187,14 @@ def _report(
         path = prefix + _path(loc, (detail.get("ctx") or {}).get("at"))
         if detail["type"] == "extra_forbidden":
             where = " here" if here else ""
-            allowed = f"is not a known key{where}; known keys: {known}"
-            reporter.bad(path, detail["input"], allowed, fix=REMOVE, app=app, rule="unknown-key")
+            meant = did_you_mean(str(loc[-1]), model.model_fields)
+            if meant is None:
+                allowed = f"is not a known key{where}; known keys: {known}"
+                reporter.bad(path, detail["input"], allowed, fix=REMOVE, app=app, rule="unknown-key")
+            else:
+                allowed = f"is not a known key{where}: did you mean {meant}? Known keys: {known}"
+                fix = reporter.rename_fix(path, prefix + meant)
+                reporter.bad(path, detail["input"], allowed, fix=fix, app=app, rule="unknown-key")
             continue
         context = detail.get("ctx") or {}
         value = detail["input"] if context.get("shown") is None else context["shown"][0]

@@ -361,9 +361,32 @@ CASES: dict[str, tuple[dict[str, Any], list[Expected]]] = {
         {"frontend": '{"image": "nginx:1.27", "replicas": 0}'},
         [("frontend.replicas", "range", "pulumi config set --path bluegreen:frontend.replicas 2")],
     ),
-    "unknown-key": (
-        {"activecolor": "green"},
-        [("activecolor", "unknown-key", "pulumi config rm bluegreen:activecolor")],
+    "unknown-key": ({"colour": "green"}, [("colour", "unknown-key", "pulumi config rm bluegreen:colour")]),
+    # A near miss of a known key: the fix moves the value to the key meant.
+    "unknown-key-near-a-known-one": (
+        {"activecolour": "green"},
+        [
+            (
+                "activecolour",
+                "unknown-key",
+                'pulumi config set bluegreen:activeColor "$(pulumi config get bluegreen:activecolour)" && '
+                "pulumi config rm bluegreen:activecolour",
+            )
+        ],
+    ),
+    "unknown-key-in-an-app-near-a-known-one": (
+        {
+            "apps": json.dumps([{"name": "api", "blueVersion": "1", "greenVersion": "2", "containerport": 9000}]),
+            "frontend": "{}",
+        },
+        [
+            (
+                "apps[0].containerport",
+                "unknown-key",
+                "pulumi config set --path 'bluegreen:apps[0].containerPort' \"$(pulumi config get --path "
+                "'bluegreen:apps[0].containerport')\" && pulumi config rm --path 'bluegreen:apps[0].containerport'",
+            )
+        ],
     ),
 }
 

@@ -69,12 +69,15 @@ STACKS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "cidrs-without-effect": ({"apiServerCidrs": '["172.18.0.0/16"]', "frontend": "{}"}, {}),
     "boolean-in-structured": ({"frontend": '{"image": "nginx:1.27", "replicas": true}'}, {}),
     "value-too-long": ({"blueVersion": "v" * 70000}, {}),
+    "secret-near-a-known-key": ({"activecolour": "green"}, {"secret": frozenset({"activecolour"})}),
+    "secret-near-env": ({"Env": '{"TOKEN": "s3cret"}'}, {"secret": frozenset({"Env"})}),
 }
 # BlueGreenApp arguments beyond the per-argument cases.
 ARGUMENTS: dict[str, tuple[str, dict[str, Any]]] = {
     "resource-name-not-a-label": ("myApp", BASE),
     "missing-required": ("backend", {k: v for k, v in BASE.items() if k not in ("namespace", "green_image")}),
     "unknown": ("backend", {**BASE, "colour": "blue"}),
+    "unknown-near-a-known-one": ("backend", {**BASE, "activecolour": "blue"}),
     "output-where-plain": ("backend", {**BASE, "blue_image": pulumi.Output.from_input("nginx:1.27")}),
     "env-output": ("backend", {**ENGINE_INPUTS, "env": pulumi.Output.from_input({"A": "b"})}),
     "float-for-string": ("backend", {**ENGINE_INPUTS, "blueVersion": 2.0}),
