@@ -11,7 +11,7 @@ export PULUMI_CONFIG_PASSPHRASE ?=
 
 # Targets that need a tool are refused when make reads this file, before any recipe (the venv
 # included) runs, with exactly one line that says how to get the tool.
-NEEDS_PULUMI := up preview stack status history cutover rollback
+NEEDS_PULUMI := up preview stack status history cutover rollback destroy
 NEEDS_CLUSTER := smoke
 again = then run make $(MAKECMDGOALS) again
 ifneq ($(filter $(NEEDS_PULUMI),$(MAKECMDGOALS)),)
@@ -46,21 +46,27 @@ SMOKE_OVERRIDES = {"spec":{"securityContext":{"runAsNonRoot":true,"runAsUser":$(
 # Every plan goes through the policy pack unless POLICY_PACK is set empty.
 POLICY_PACK ?= policies
 POLICY_FLAGS = $(if $(POLICY_PACK),--policy-pack $(POLICY_PACK))
+BGCTL_POLICY = $(if $(POLICY_PACK),--policy-pack $(POLICY_PACK),--no-policy-pack)
 BGCTL_OPTS = --stack $(STACK)$(if $(APP), --app $(APP))
 
-.PHONY: help venv lock policies-shared test lint typecheck unit up preview stack bench smoke status history cutover rollback \
-	toolchain cluster cluster-down e2e
+.PHONY: help venv lock policies-shared test lint typecheck unit up preview stack bench smoke status history cutover \
+	rollback render destroy toolchain cluster cluster-down e2e
 help:
 	@echo "make up [YES=1] create the venv and the $(STACK) stack if missing, then pulumi up (current kube context)"
 	@echo "make preview   pulumi preview --diff of the $(STACK) stack; with COLOR=green, a checked cutover preview"
+	@echo "make render    the Kubernetes objects the $(STACK) stack would create, as YAML (no Pulumi CLI, no cluster)"
 	@echo "make status    active and idle color, versions, replicas and the last cutovers (APP=name for one of several)"
 	@echo "make history   the cutover timeline from stack history"
 	@echo "make cutover COLOR=green [YES=1]     preview, check, confirm, then pulumi up"
 	@echo "make rollback [TO_VERSION=N] [YES=1] switch back to the color of the newest successful earlier update"
-	@echo "make lock      pin the runtime (requirements.txt) and development (requirements-dev.txt) environments again"
-	@echo "make test      lint, type check and tests (no Pulumi CLI or cluster needed)"
+	@echo "make destroy [YES=1] confirm, lift the protection of the Service and namespace, then destroy the $(STACK) stack"
 	@echo "make smoke     a one-off pod calls the frontend $(SMOKE_REQUESTS) times and prints which backend version answered"
+	@echo "make stack     create (or select) the $(STACK) stack on the local state backend"
+	@echo "make venv      create .venv from the locked requirements-dev.txt"
+	@echo "make lock      pin the runtime (requirements.txt) and development (requirements-dev.txt) environments again"
+	@echo "make test      lint, type check and tests (no Pulumi CLI or cluster needed): make lint, make typecheck, make unit"
 	@echo "make bench     time and memory of evaluating the program, 1 to 200 apps"
+	@echo "make policies-shared  copy the names and image grammar the policy pack checks against into it"
 	@echo "make toolchain build (or reuse) the Pulumi CLI, YAML host, Kubernetes provider and control plane from Go modules"
 	@echo "               NODE=real: and the real node's parts (containerd, runc, CNI, kubelet, kube-proxy, kube-router, CoreDNS)"
 	@echo "make cluster   start a local cluster (kwok, 2 simulated nodes, 127.0.0.1 only); make cluster-down stops it"
@@ -104,7 +110,7 @@ up: stack venv
 
 # With COLOR, a cutover preview that refuses anything but selector and replica changes; without, the plain diff.
 preview: stack venv
-	$(if $(COLOR),$(BGCTL) preview $(COLOR) $(BGCTL_OPTS) $(POLICY_FLAGS),pulumi preview --stack $(STACK) --diff $(POLICY_FLAGS))
+	$(if $(COLOR),$(BGCTL) preview $(COLOR) $(BGCTL_OPTS) $(BGCTL_POLICY),pulumi preview --stack $(STACK) --diff $(POLICY_FLAGS))
 
 status: venv
 	$(BGCTL) status $(BGCTL_OPTS)
@@ -114,10 +120,10 @@ history: venv
 
 cutover: venv
 	$(if $(COLOR),,$(error COLOR is required: make cutover COLOR=green))
-	$(BGCTL) cutover $(COLOR) $(BGCTL_OPTS) $(POLICY_FLAGS)$(if $(YES), --yes)
+	$(BGCTL) cutover $(COLOR) $(BGCTL_OPTS) $(BGCTL_POLICY)$(if $(YES), --yes)
 
 rollback: venv
-	$(BGCTL) rollback $(BGCTL_OPTS) $(POLICY_FLAGS)$(if $(TO_VERSION), --to-version $(TO_VERSION))$(if $(YES), --yes)
+	$(BGCTL) rollback $(BGCTL_OPTS) $(BGCTL_POLICY)$(if $(TO_VERSION), --to-version $(TO_VERSION))$(if $(YES), --yes)
 
 # The policy pack is published alone, so it carries a copy of the program's names and image grammar;
 # a test keeps the copies equal to the originals.
@@ -127,6 +133,18 @@ policies-shared:
 	{ echo '$(call SHARED_HEADER,bluegreen/config/grammar.py)'; \
 		sed 's/^from bluegreen import naming$$/from bluegreen_policies import naming/' bluegreen/config/grammar.py; } \
 		> policies/bluegreen_policies/grammar.py
+
+render: venv
+	$(BGCTL) render --stack $(STACK)
+
+# The active Service and the namespace are protected (deleting them ends every client's name), so the
+# tear-down lifts the protection, after one confirmation, then destroys everything of the stack.
+CONFIRM_DESTROY = read -r -p "Destroy every resource of stack $(STACK), the protected Service and namespace included? [y/N] " \
+	answer && { [ "$$answer" = y ] || [ "$$answer" = yes ]; } || { echo "nothing destroyed" >&2; exit 1; }
+destroy: stack
+	@$(if $(YES),true,$(CONFIRM_DESTROY))
+	pulumi state unprotect --all --yes --stack $(STACK)
+	pulumi destroy --yes --stack $(STACK)
 
 bench: venv
 	$(PY) -m bench.run

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 from pathlib import Path
 from typing import Final, NoReturn
 
@@ -43,30 +44,90 @@ def _update_number(value: str) -> int:
     return int(digits)
 
 
+PACK_FOLDER: Final = "policies"
+"""The project's policy pack, relative to its directory: what a checked command runs unless told otherwise."""
+COMMANDS: Final = {
+    "status": (
+        "active and idle color, versions, last cutovers",
+        "Show which color serves, each color's version, image and replicas, and the last cutovers.",
+        "bgctl status --stack dev",
+    ),
+    "history": (
+        "the cutover timeline from stack history",
+        "List every update of the stack with the color it left serving; rollback targets by number.",
+        "bgctl history --stack dev",
+    ),
+    "preview": (
+        "preview a switch to COLOR",
+        "Preview a switch to COLOR without changing the stack's config; refuse anything but selector and replica "
+        "changes. The project's policy pack runs unless --no-policy-pack.",
+        "bgctl preview green --stack dev",
+    ),
+    "cutover": (
+        "preview, confirm, then switch to COLOR",
+        "Preview the switch to COLOR, ask, then pulumi up; the selector moves only after the pre-switch gate. "
+        "On any failure or interrupt, the config is put back when traffic never moved.",
+        "bgctl cutover green --stack dev --yes",
+    ),
+    "rollback": (
+        "switch back to the color of an earlier update",
+        "Switch back to the color of the newest successful earlier update that ran the other color, or of "
+        "update N; only the color changes.",
+        "bgctl rollback --stack dev --to-version 3",
+    ),
+    "render": (
+        "print the objects the stack would create, as YAML",
+        "Print every Kubernetes object the stack's config describes, as YAML, with no Pulumi CLI and no cluster; "
+        "bad config is refused as pulumi up would refuse it.",
+        "bgctl render --stack dev > objects.yaml",
+    ),
+}
+
+
 def _parser() -> argparse.ArgumentParser:
-    common = _Parser(add_help=False)
-    common.add_argument("--stack", default=DEFAULT_STACK, help="stack name (default: %(default)s)")
-    common.add_argument("--app", help="app name, for stacks with several apps (outputs under apps.<name>)")
-    common.add_argument(
+    where = _Parser(add_help=False)
+    where.add_argument("--stack", default=DEFAULT_STACK, help="stack name (default: %(default)s)")
+    where.add_argument(
         "--work-dir", type=Path, default=Path(), help="the Pulumi project's directory (default: the current one)"
     )
+    common = _Parser(add_help=False, parents=[where])
+    common.add_argument("--app", help="app name, for stacks with several apps (outputs under apps.<name>)")
     checked = _Parser(add_help=False)
     checked.add_argument(
         "--allow-changes",
         action="store_true",
         help="accept in-place changes besides selectors and replica counts (never a replace or delete)",
     )
-    checked.add_argument("--policy-pack", action="append", default=[], help="run this policy pack too (repeatable)")
+    packs = checked.add_mutually_exclusive_group()
+    packs.add_argument(
+        "--policy-pack",
+        action="append",
+        default=[],
+        help=f"run this policy pack (repeatable; default: the project's own, {PACK_FOLDER}/)",
+    )
+    packs.add_argument("--no-policy-pack", action="store_true", help="run no policy pack")
     parser = _Parser(prog="bgctl", description="Blue/green operations on a Pulumi stack.")
+    parser.add_argument("--version", action="version", version=f"bgctl {version('bluegreen')}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    sub.add_parser("status", parents=[common], help="active and idle color, versions, last cutovers")
-    sub.add_parser("history", parents=[common], help="the cutover timeline from stack history")
-    preview = sub.add_parser("preview", parents=[common, checked], help="preview a switch to COLOR")
-    preview.add_argument("color", type=_color, help="blue or green")
-    cut = sub.add_parser("cutover", parents=[common, checked], help="preview, confirm, then switch to COLOR")
+
+    def command(name: str, *parents: _Parser) -> argparse.ArgumentParser:
+        short, description, example = COMMANDS[name]
+        return sub.add_parser(
+            name,
+            parents=list(parents),
+            help=short,
+            description=description,
+            epilog=f"example: {example}",
+        )
+
+    command("status", common)
+    command("history", common)
+    command("render", where)
+    command("preview", common, checked).add_argument("color", type=_color, help="blue or green")
+    cut = command("cutover", common, checked)
     cut.add_argument("color", type=_color, help="blue or green")
     cut.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    back = sub.add_parser("rollback", parents=[common, checked], help="switch back to the color of an earlier update")
+    back = command("rollback", common, checked)
     back.add_argument(
         "--to-version",
         type=_update_number,
@@ -76,6 +137,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     back.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     return parser
+
+
+def _policy_packs(args: argparse.Namespace) -> list[str]:
+    """The packs a checked command runs: those named, none with --no-policy-pack, else the project's own."""
+    if getattr(args, "no_policy_pack", False):
+        return []
+    if named := getattr(args, "policy_pack", []):
+        return list(named)
+    if not hasattr(args, "policy_pack"):
+        return []
+    pack = args.work_dir / PACK_FOLDER
+    if not (pack / "PulumiPolicy.yaml").is_file():
+        raise BgctlError(f"no policy pack at {pack}: pass --policy-pack DIR, or --no-policy-pack to run without one")
+    return [str(pack)]
 
 
 def _confirm(question: str) -> bool:
@@ -88,8 +163,18 @@ def run(argv: Sequence[str]) -> None:
     options = commands.Options(
         allow_changes=getattr(args, "allow_changes", False),
         yes=getattr(args, "yes", False),
-        policy_packs=getattr(args, "policy_pack", []),
+        policy_packs=_policy_packs(args),
     )
+    if args.command == "render":
+        from bluegreen.cli import render  # the program and the Kubernetes SDK load only for this command
+
+        objects = render.render(args.work_dir, args.stack)
+        try:
+            sys.stdout.writelines(render.as_yaml(objects))
+            sys.stdout.flush()
+        except BrokenPipeError:  # a reader that stopped early (`| head`) is not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return
     view = StackView.load(open_stack(args.stack, args.work_dir), args.work_dir, args.app)
     if args.command == "status":
         commands.status(view, console)

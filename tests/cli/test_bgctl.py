@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bluegreen.cli import workspace
-from bluegreen.cli.main import main
+from bluegreen.cli.main import COMMANDS, main
 from tests.conftest import ROOT, run_program
 from tests.conftest import dev_config as _dev_config
 from tests.fakes import world as fake_world
@@ -195,6 +197,56 @@ ACTIVE_COLOR_READY = {
     "policyPackVersionTag": "0.1.0",
     "enforcementLevel": "mandatory",
 }
+
+
+def _packs(call: list[str]) -> list[str]:
+    return [call[i + 1] for i, arg in enumerate(call) if arg == "--policy-pack"]
+
+
+@pytest.mark.parametrize(
+    ("args", "packs"),
+    [
+        ((), ["policies"]),
+        (("--policy-pack", "/elsewhere/pack"), ["/elsewhere/pack"]),
+        (("--no-policy-pack",), []),
+    ],
+    ids=["the-projects-own-by-default", "the-one-named", "none-when-asked"],
+)
+def test_checked_commands_run_the_projects_policy_pack_unless_told_otherwise(
+    world: World, bgctl: Callable[..., Result], args: tuple[str, ...], packs: list[str]
+) -> None:
+    code, _, err = bgctl("preview", "green", *args)
+    assert (code, err) == (0, [])
+    (preview,) = [c for c in world.calls() if command(c)[:1] == ["preview"]]
+    expected = [str(world.work_dir / p) if p == "policies" else p for p in packs]
+    assert _packs(preview) == expected
+
+
+def test_a_project_without_a_policy_pack_is_refused_unless_one_is_named_or_none_is_wanted(
+    world: World, bgctl: Callable[..., Result]
+) -> None:
+    shutil.rmtree(world.work_dir / "policies")
+    code, _, err = bgctl("cutover", "green", "--yes")
+    assert (code, err) == (
+        1,
+        [
+            f"bgctl: error: no policy pack at {world.work_dir / 'policies'}: pass --policy-pack DIR, "
+            "or --no-policy-pack to run without one"
+        ],
+    )
+    assert [c for c in world.calls() if command(c)[:1] in (["preview"], ["up"], ["config"])] == []
+
+
+def test_version_and_every_commands_help_has_a_description_and_an_example(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert (done.value.code, capsys.readouterr().out) == (0, f"bgctl {version('bluegreen')}\n")
+    for name, (_, description, example) in COMMANDS.items():
+        with pytest.raises(SystemExit):
+            main([name, "--help"])
+        shown = "".join(capsys.readouterr().out.split())  # as wrapped for the terminal, without the spaces
+        assert "".join(description.split()) in shown, name
+        assert shown.endswith("".join(f"example: {example}".split())), name
 
 
 def test_preview_names_the_policy_that_stops_the_plan(world: World, bgctl: Callable[..., Result]) -> None:

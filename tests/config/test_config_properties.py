@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from bluegreen import naming
 from bluegreen.config import grammar, keys
 from bluegreen.config.stack import ConfigError, Settings, parse_settings
-from tests.app.test_kubernetes_schema import KUBERNETES_VERSION, _as_manifest
+from tests.app.test_kubernetes_schema import KUBERNETES_VERSIONS, _as_manifest
 from tests.conftest import dev_config, engine_value, object_name, run_program
 
 PROPERTY = settings(max_examples=300, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -175,7 +175,8 @@ def test_every_accepted_config_registers_only_valid_objects(overrides, env_secre
     for registration in run.kubernetes:
         manifest = _as_manifest(_unwrap(registration.inputs))
         manifest["metadata"]["name"] = object_name(registration)
-        kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+        for kubernetes in KUBERNETES_VERSIONS:
+            kubernetes_validate.validate(manifest, kubernetes, strict=True)
         assert _grammar_problems(manifest) == [], registration.name
         identity = (manifest["kind"], manifest["metadata"]["name"])
         assert identity not in seen, identity

@@ -165,6 +165,8 @@ def build(root: Path, config: dict[str, Any] | None = None, app: str = "backend"
     work_dir.mkdir()
     bin_dir.mkdir()
     shutil.copy(ROOT / "Pulumi.yaml", work_dir / "Pulumi.yaml")
+    # The project's policy pack, which bgctl's checked commands run by default.
+    shutil.copytree(ROOT / "policies", work_dir / "policies", ignore=shutil.ignore_patterns("__pycache__"))
     (work_dir / f"Pulumi.{STACK}.yaml").write_text(yaml.safe_dump({"config": qualified(config)}, sort_keys=False))
     launcher = bin_dir / "pulumi"
     launcher.write_text(

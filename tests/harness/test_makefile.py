@@ -11,7 +11,16 @@ import pytest
 
 from tests.conftest import ROOT
 
-PULUMI_TARGETS = ["up", "preview", "status", "history", "rollback", "cutover COLOR=green", "preview COLOR=green"]
+PULUMI_TARGETS = [
+    "up",
+    "preview",
+    "status",
+    "history",
+    "rollback",
+    "cutover COLOR=green",
+    "preview COLOR=green",
+    "destroy",
+]
 
 
 def _bare_path(tmp_path: Path) -> str:
@@ -87,3 +96,68 @@ def test_make_up_passes_yes_only_when_asked(tmp_path, yes, flag):
     assert result.returncode == 0, result.stderr
     up = [line for line in result.stdout.splitlines() if line.startswith("pulumi up")]
     assert up == [f"pulumi up --stack dev --diff --policy-pack policies{flag}"]
+
+
+def _phony_targets() -> list[str]:
+    text = (ROOT / "Makefile").read_text().replace("\\\n", " ")
+    line = next(line for line in text.splitlines() if line.startswith(".PHONY:"))
+    return line.removeprefix(".PHONY:").split()
+
+
+def test_make_help_lists_every_target(tmp_path):
+    result = _make("help", tmp_path, _bare_path(tmp_path))
+    mentioned = {target for target in _phony_targets() if f"make {target}" in result.stdout}
+    assert result.returncode == 0
+    assert sorted(set(_phony_targets()) - mentioned - {"help"}) == []
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("cutover COLOR=green", ".venv/bin/bgctl cutover green --stack dev --policy-pack policies"),
+        ("cutover COLOR=green POLICY_PACK=", ".venv/bin/bgctl cutover green --stack dev --no-policy-pack"),
+        ("preview COLOR=green POLICY_PACK=", ".venv/bin/bgctl preview green --stack dev --no-policy-pack"),
+        ("rollback POLICY_PACK=", ".venv/bin/bgctl rollback --stack dev --no-policy-pack"),
+    ],
+)
+def test_an_empty_policy_pack_variable_turns_bgctls_default_pack_off(tmp_path, command, expected):
+    path = _bare_path(tmp_path)
+    (tmp_path / "bin" / "pulumi").write_text("#!/bin/sh\nexit 0\n")
+    (tmp_path / "bin" / "pulumi").chmod(0o755)
+    result = _make(f"-n --assume-old=venv {command}", tmp_path, path)
+    assert result.returncode == 0, result.stderr
+    assert [line for line in result.stdout.splitlines() if line.startswith(".venv/bin/bgctl")] == [expected]
+
+
+def test_make_destroy_asks_first_and_destroys_nothing_without_a_yes(tmp_path):
+    path = _bare_path(tmp_path)
+    (tmp_path / "bin" / "pulumi").write_text('#!/bin/sh\necho "pulumi $*" >> calls\n')
+    (tmp_path / "bin" / "pulumi").chmod(0o755)
+    for tool in ("read", "cat", "mkdir"):
+        if found := shutil.which(tool):
+            (tmp_path / "bin" / tool).symlink_to(found)
+    declined = subprocess.run(
+        ["make", "--no-print-directory", "-f", str(ROOT / "Makefile"), "destroy"],
+        cwd=tmp_path,
+        env={**os.environ, "PATH": path},
+        input="n\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert declined.returncode != 0
+    assert "nothing destroyed" in declined.stderr
+    assert (tmp_path / "calls").read_text().splitlines() == ["pulumi stack select --create dev --non-interactive"]
+    accepted = subprocess.run(
+        ["make", "--no-print-directory", "-f", str(ROOT / "Makefile"), "destroy", "YES=1"],
+        cwd=tmp_path,
+        env={**os.environ, "PATH": path},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert accepted.returncode == 0, accepted.stderr
+    assert (tmp_path / "calls").read_text().splitlines()[2:] == [
+        "pulumi state unprotect --all --yes --stack dev",
+        "pulumi destroy --yes --stack dev",
+    ]
