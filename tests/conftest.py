@@ -20,7 +20,6 @@ from bluegreen import naming
 from bluegreen.config.problems import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
 
 STACK = "dev"
 AUTO_NAME_SUFFIX = "x7k2m9qa"
