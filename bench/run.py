@@ -15,6 +15,7 @@ import statistics
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,22 +34,28 @@ def _once(case: str) -> tuple[float, float]:
     return elapsed, usage.ru_maxrss / 1024  # ru_maxrss is KiB on Linux
 
 
-def main() -> None:
+LABELS = {
+    "floor": "floor (imports only)",
+    "dev": "dev stack",
+    "control-200": "SDK control: 200 x 8 one-line ConfigMaps",
+}
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="runs per case; medians are reported (default 7)")
-    runs = parser.parse_args().runs
-    medians: dict[str, tuple[float, float]] = {}
-    for case in CASES:
-        samples = [_once(case) for _ in range(runs)]
-        medians[case] = (statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples))
-    floor_wall, floor_rss = medians["floor"]
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; {runs} runs")
-    print()
-    print("| case | wall ms (median) | x floor | peak RSS MiB | x floor | ms per added app | KiB per added app |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    runs = parser.parse_args(argv).runs
+    say = partial(print, flush=True)  # each row as its case finishes: a long run shows its progress
+    say(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; {runs} runs")
+    say()
+    say("| case | wall ms (median) | x floor | peak RSS MiB | x floor | ms per added app | KiB per added app |")
+    say("|---|---:|---:|---:|---:|---:|---:|")
+    floor: tuple[float, float] | None = None
     previous: tuple[int, float, float] | None = None
     for case in CASES:
-        wall, rss = medians[case]
+        samples = [_once(case) for _ in range(runs)]
+        wall, rss = statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
+        floor = floor or (wall, rss)
         marginal = ("", "")
         if case.isdigit():
             apps = int(case)
@@ -56,13 +63,9 @@ def main() -> None:
                 d_apps = apps - previous[0]
                 marginal = (f"{(wall - previous[1]) * 1000 / d_apps:.1f}", f"{(rss - previous[2]) * 1024 / d_apps:.0f}")
             previous = (apps, wall, rss)
-        label = {
-            "floor": "floor (imports only)",
-            "dev": "dev stack",
-            "control-200": "SDK control: 200 x 8 one-line ConfigMaps",
-        }.get(case, f"{case} app{'' if case == '1' else 's'}")
-        print(
-            f"| {label} | {wall * 1000:.0f} | {wall / floor_wall:.2f} | {rss:.1f} | {rss / floor_rss:.2f} "
+        label = LABELS.get(case, f"{case} app{'' if case == '1' else 's'}")
+        say(
+            f"| {label} | {wall * 1000:.0f} | {wall / floor[0]:.2f} | {rss:.1f} | {rss / floor[1]:.2f} "
             f"| {marginal[0]} | {marginal[1]} |"
         )
 
