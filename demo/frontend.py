@@ -26,6 +26,10 @@ SERVICE_PORT: Final = 80
 HEALTH_PATH: Final = "/healthz"
 CONFIG_FILE: Final = "default.conf"
 CONFIG_DIGEST_ANNOTATION: Final = "bluegreen/config-sha256"
+# nginx needs little: the same requests, limits and /tmp size an app gets by default.
+CPU: Final = ("50m", "250m")
+MEMORY: Final = ("32Mi", "64Mi")
+TMP_SIZE: Final = "64Mi"
 
 
 def nginx_config(upstream: str) -> str:
@@ -79,14 +83,14 @@ class Frontend(pulumi.ComponentResource):
         account = k8s.core.v1.ServiceAccount(
             settings.name, metadata=metadata(settings.name), automount_service_account_token=False, opts=child
         )
-        tmp, tmp_mount = pod.tmp_volume()
+        (tmp,), (tmp_mount,) = pod.writable_volumes(TMP_SIZE)
         container: k8s.core.v1.ContainerArgsDict = {
             "name": "nginx",
             "image": settings.image,
             "ports": [{"name": pod.PORT_NAME, "container_port": NGINX_PORT, "protocol": "TCP"}],
             "readiness_probe": pod.readiness_probe(HEALTH_PATH),
             "liveness_probe": pod.liveness_probe(),
-            "resources": pod.RESOURCES,
+            "resources": pod.resources(CPU, MEMORY),
             "security_context": pod.container_security_context(NGINX_UID),
             "lifecycle": pod.lifecycle(),
             "volume_mounts": [tmp_mount, {"name": "config", "mount_path": "/etc/nginx/conf.d", "read_only": True}],

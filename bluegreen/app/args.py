@@ -67,6 +67,24 @@ class BlueGreenAppArgs(TypedDict):
         "The numeric user and group the containers run as; give the image's own USER as a number (the pods enforce "
         "runAsNonRoot)."
     )
+    cpu_request: NotRequired[str]
+    """The CPU each container is guaranteed: the scheduler reserves it."""
+    cpu_limit: NotRequired[str]
+    """The CPU each container may use; above it, the container is throttled."""
+    memory_request: NotRequired[str]
+    """The memory each container is guaranteed: the scheduler reserves it."""
+    memory_limit: NotRequired[str]
+    (
+        "The memory each container may use; above it, the kernel kills the container (OOMKilled). A JVM, Node or "
+        "Python web app usually needs 256Mi or more."
+    )
+    tmp_size: NotRequired[str]
+    """The size of the writable /tmp, and of each of writablePaths (the root filesystem is read-only)."""
+    writable_paths: NotRequired[list[str]]
+    (
+        "More directories the container may write to, each an empty directory of tmpSize at every start (the root "
+        "filesystem is read-only)."
+    )
     container_port: NotRequired[int]
     """The port the container listens on."""
     service_port: NotRequired[int]

@@ -25,12 +25,8 @@ PROGRESS_DEADLINE_SECONDS: Final = 300
 READINESS_PERIOD_SECONDS: Final = 5
 LIVENESS_PERIOD_SECONDS: Final = 10
 LIVENESS_INITIAL_DELAY_SECONDS: Final = 10
-RESOURCES: Final[k8s.core.v1.ResourceRequirementsArgsDict] = {
-    "requests": {"cpu": "50m", "memory": "32Mi"},
-    "limits": {"cpu": "250m", "memory": "64Mi"},
-}
 TMP_VOLUME: Final = "tmp"
-TMP_SIZE_LIMIT: Final = "64Mi"
+WRITABLE_VOLUME: Final = "writable-{index}"
 PORT_NAME: Final = "http"
 
 
@@ -80,9 +76,20 @@ def lifecycle() -> k8s.core.v1.LifecycleArgsDict:
     return {"pre_stop": {"sleep": {"seconds": PRE_STOP_SLEEP_SECONDS}}}
 
 
-def tmp_volume() -> tuple[k8s.core.v1.VolumeArgsDict, k8s.core.v1.VolumeMountArgsDict]:
-    """Every path a container writes needs a volume once the root filesystem is read-only."""
-    return {"name": TMP_VOLUME, "empty_dir": {"size_limit": TMP_SIZE_LIMIT}}, {"name": TMP_VOLUME, "mount_path": "/tmp"}
+def resources(cpu: tuple[str, str], memory: tuple[str, str]) -> k8s.core.v1.ResourceRequirementsArgsDict:
+    """Requests and limits of one container, from (request, limit) pairs."""
+    return {"requests": {"cpu": cpu[0], "memory": memory[0]}, "limits": {"cpu": cpu[1], "memory": memory[1]}}
+
+
+def writable_volumes(
+    size: str, paths: tuple[str, ...] = ()
+) -> tuple[list[k8s.core.v1.VolumeArgsDict], list[k8s.core.v1.VolumeMountArgsDict]]:
+    """/tmp and each of `paths`, an empty directory of `size`: the only places a container may write, as its
+    root filesystem is read-only."""
+    named = [(TMP_VOLUME, "/tmp"), *((WRITABLE_VOLUME.format(index=i), path) for i, path in enumerate(paths))]
+    volumes: list[k8s.core.v1.VolumeArgsDict] = [{"name": name, "empty_dir": {"size_limit": size}} for name, _ in named]
+    mounts: list[k8s.core.v1.VolumeMountArgsDict] = [{"name": name, "mount_path": path} for name, path in named]
+    return volumes, mounts
 
 
 def _args(app: AppSettings, color: Color) -> list[str]:
@@ -106,11 +113,11 @@ def container(
         "ports": [{"name": PORT_NAME, "container_port": app.container_port, "protocol": "TCP"}],
         "readiness_probe": readiness_probe(app.readiness_path),
         "liveness_probe": liveness_probe(),
-        "resources": RESOURCES,
+        "resources": resources((app.cpu_request, app.cpu_limit), (app.memory_request, app.memory_limit)),
         "security_context": container_security_context(app.run_as_user),
         # Needs Kubernetes 1.30+; the image needs no `sleep` binary (http-echo has none).
         "lifecycle": lifecycle(),
-        "volume_mounts": [tmp_volume()[1]],
+        "volume_mounts": writable_volumes(app.tmp_size, app.writable_paths)[1],
         **({"args": _args(app, color)} if app.args else {}),
         **({"env": env(app, env_secret)} if app.env else {}),
     }
@@ -127,7 +134,7 @@ def pod_template(
             "security_context": pod_security_context(app.run_as_user),
             "termination_grace_period_seconds": TERMINATION_GRACE_SECONDS,
             "containers": [container(app, color, env_secret)],
-            "volumes": [tmp_volume()[0]],
+            "volumes": writable_volumes(app.tmp_size, app.writable_paths)[0],
         },
     }
 

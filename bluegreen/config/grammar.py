@@ -11,6 +11,7 @@ import ipaddress
 import re
 import unicodedata
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Final
 
 from bluegreen import naming
@@ -211,3 +212,55 @@ def cidr(text: str) -> tuple[str | None, str | None]:
     if str(network) != text:
         return str(network), f"must be written in its canonical form {network} (no host bits set)"
     return str(network), None
+
+
+# A Kubernetes resource quantity (k8s.io/apimachinery's resource.Quantity): a number and a binary,
+# decimal or exponent suffix. Here always positive: a request or limit of nothing is a mistake.
+_QUANTITY: Final = re.compile(r"([0-9]+(?:\.[0-9]+)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?")
+_QUANTITY_SCALE: Final = {
+    **{suffix: Decimal(1024) ** power for power, suffix in enumerate(("", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"))},
+    **{suffix: Decimal(10) ** power for suffix, power in (("n", -9), ("u", -6), ("m", -3), ("k", 3), ("M", 6))},
+    **{suffix: Decimal(10) ** power for suffix, power in (("G", 9), ("T", 12), ("P", 15), ("E", 18))},
+}
+MAX_QUANTITY_LENGTH: Final = 32
+
+
+def quantity_value(text: str) -> Decimal | None:
+    """The amount a quantity stands for (`250m` -> 0.25, `64Mi` -> 67108864), or None if it is not one."""
+    if len(text) > MAX_QUANTITY_LENGTH or (match := _QUANTITY.fullmatch(text)) is None:
+        return None
+    number, suffix = Decimal(match[1]), match[2] or ""
+    if suffix[:1] in ("e", "E"):
+        return number * Decimal(10) ** int(suffix[1:])
+    return number * _QUANTITY_SCALE[suffix]
+
+
+def quantity(text: str) -> str | None:
+    """Why `text` is not a positive Kubernetes quantity, or None."""
+    value = quantity_value(text)
+    if value is None:
+        return (
+            "must be a Kubernetes quantity: a number and an optional suffix, such as 250m or 0.5 (CPU), "
+            "64Mi or 1Gi (memory)"
+        )
+    if value <= 0:
+        return "must be more than 0"
+    return None
+
+
+MAX_WRITABLE_PATH_LENGTH: Final = 255
+_FILE_PATH: Final = re.compile(r"(/[A-Za-z0-9._-]+)+")
+
+
+def writable_path(path: str) -> str | None:
+    """Why `path` cannot be a directory the container may write to (an emptyDir mounted there), or None."""
+    if len(path) > MAX_WRITABLE_PATH_LENGTH or not _FILE_PATH.fullmatch(path):
+        return (
+            f"must be an absolute directory path of at most {MAX_WRITABLE_PATH_LENGTH} characters: '/' and "
+            "segments of letters, digits, '.', '_' and '-', without a trailing '/'"
+        )
+    if any(segment in (".", "..") for segment in path.split("/")):
+        return "must not contain a '.' or '..' segment"
+    if path == "/tmp" or path.startswith("/tmp/"):
+        return "must not be /tmp or under it: /tmp is always writable (its size is tmpSize)"
+    return None

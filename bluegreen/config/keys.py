@@ -187,6 +187,65 @@ KEYS: Final[tuple[Key, ...]] = (
         maximum=INT32_MAX,
         note=" (0 is root)",
     ),
+    *(
+        Key(
+            name,
+            "string",
+            meaning,
+            default=default,
+            per_app=True,
+            grammar=grammar.quantity,
+            rule=f"a Kubernetes quantity above 0 ({examples}){bound}",
+        )
+        for name, meaning, default, examples, bound in (
+            (
+                "cpuRequest",
+                "The CPU each container is guaranteed: the scheduler reserves it.",
+                "50m",
+                "`250m`, `0.5`",
+                "; at most `cpuLimit`",
+            ),
+            (
+                "cpuLimit",
+                "The CPU each container may use; above it, the container is throttled.",
+                "250m",
+                "`250m`, `2`",
+                "",
+            ),
+            (
+                "memoryRequest",
+                "The memory each container is guaranteed: the scheduler reserves it.",
+                "32Mi",
+                "`64Mi`, `1Gi`",
+                "; at most `memoryLimit`",
+            ),
+            (
+                "memoryLimit",
+                "The memory each container may use; above it, the kernel kills the container "
+                "(OOMKilled). A JVM, Node or Python web app usually needs 256Mi or more.",
+                "64Mi",
+                "`256Mi`, `1Gi`",
+                "",
+            ),
+            (
+                "tmpSize",
+                "The size of the writable /tmp, and of each of writablePaths (the root filesystem is read-only).",
+                "64Mi",
+                "`64Mi`, `1Gi`",
+                "",
+            ),
+        )
+    ),
+    Key(
+        "writablePaths",
+        "array",
+        "More directories the container may write to, each an empty directory of tmpSize at every start (the "
+        "root filesystem is read-only).",
+        default=[],
+        per_app=True,
+        items="string",
+        rule="absolute directory paths, each once, not /tmp or under it",
+    ),
     Key(
         "containerPort",
         "integer",

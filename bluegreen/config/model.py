@@ -47,6 +47,13 @@ class AppSettings:
     """The numeric user (and group) the containers run as: the image's own USER, as a number."""
     scale_down_delay_seconds: int = BY_NAME["scaleDownDelaySeconds"].default
     """With idle_replicas set: the wait after a switch before the old color shrinks."""
+    cpu_request: str = BY_NAME["cpuRequest"].default
+    cpu_limit: str = BY_NAME["cpuLimit"].default
+    memory_request: str = BY_NAME["memoryRequest"].default
+    memory_limit: str = BY_NAME["memoryLimit"].default
+    tmp_size: str = BY_NAME["tmpSize"].default
+    """The size of /tmp and of each writable path: every other path is read-only."""
+    writable_paths: tuple[str, ...] = ()
 
     @property
     def idle_color(self) -> Color:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from bluegreen import naming
+from bluegreen.config import grammar
 from bluegreen.config.keys import BY_NAME
 from bluegreen.config.model import AppSettings, ColorSettings
 from bluegreen.config.problems import REMOVE, Reporter
@@ -116,6 +117,8 @@ def resolve(source: AppSource, reporter: Reporter) -> AppSettings:
         found = source.value(key)
         return BY_NAME[key].default if found is None else found
 
+    _within_limits(source, reporter)
+    _each_path_once(source, reporter)
     env_layer = source.owner("env")
     return AppSettings(
         name=source.name,
@@ -133,4 +136,38 @@ def resolve(source: AppSource, reporter: Reporter) -> AppSettings:
         env_secret=env_layer is not None and env_layer.secret_env,
         run_as_user=value("runAsUser"),
         scale_down_delay_seconds=value("scaleDownDelaySeconds"),
+        cpu_request=value("cpuRequest"),
+        cpu_limit=value("cpuLimit"),
+        memory_request=value("memoryRequest"),
+        memory_limit=value("memoryLimit"),
+        tmp_size=value("tmpSize"),
+        writable_paths=tuple(source.value("writablePaths") or ()),
     )
+
+
+def _within_limits(source: AppSource, reporter: Reporter) -> None:
+    """A request above its limit: the API server would refuse the pods, and so the rollout, at `pulumi up`."""
+    for request, limit in (("cpuRequest", "cpuLimit"), ("memoryRequest", "memoryLimit")):
+        wanted = source.value(request) or BY_NAME[request].default
+        most = source.value(limit) or BY_NAME[limit].default
+        if (grammar.quantity_value(wanted) or 0) <= (grammar.quantity_value(most) or 0):
+            continue
+        refused = " the API server refuses a request above its limit"
+        # The key changed from its default is the one to fix (the CLI passes every declared default).
+        if (layer := source.owner(request)) is not None and wanted != BY_NAME[request].default:
+            allowed, path, value, example = f"must be at most {limit} ({most}):{refused}", request, wanted, most
+        else:
+            layer = source.owner(limit) or source.layers[0]
+            allowed, path, value, example = f"must be at least {request} ({wanted}):{refused}", limit, most, wanted
+        reporter.bad(layer.prefix + path, value, allowed, example, app=source.app, rule="request-limit")
+
+
+def _each_path_once(source: AppSource, reporter: Reporter) -> None:
+    layer = source.owner("writablePaths")
+    seen: set[str] = set()
+    for index, path in enumerate(source.value("writablePaths") or ()):
+        if path in seen:
+            prefix, app = (layer.prefix, layer.app) if layer else ("", "")
+            allowed = "must appear once: each path is one volume"
+            reporter.bad(f"{prefix}writablePaths[{index}]", path, allowed, fix=REMOVE, app=app, rule="duplicate")
+        seen.add(path)

@@ -90,6 +90,13 @@ def _cidr(item: Any) -> str:
     return canonical
 
 
+def _writable_path(item: Any) -> str:
+    text = typed(Key("writablePaths[]", "string", ""), item)
+    if (why := grammar.writable_path(text)) is not None:
+        raise Bad("writable-path", why, "/var/cache")
+    return str(text)
+
+
 def _list(spec: Key, item: Callable[[Any], Any]) -> Any:
     return Annotated[list[Annotated[Any, _checked(item)]] | None, _key(spec)]
 
@@ -101,6 +108,8 @@ def _field(spec: Key) -> Any:
         return Annotated[list[Annotated[Any, _checked(_env_entry)]] | None, _checked(_env_entries)]
     if spec.name == "apiServerCidrs":
         return _list(spec, _cidr)
+    if spec.name == "writablePaths":
+        return _list(spec, _writable_path)
     if spec.name == "clients":
         return _list(spec, lambda item: typed(Key("clients[]", "string", "", grammar=grammar.label_value), item))
     if spec.name == "idleReplicas":

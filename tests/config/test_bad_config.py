@@ -361,6 +361,39 @@ CASES: dict[str, tuple[dict[str, Any], list[Expected]]] = {
         {"frontend": '{"image": "nginx:1.27", "replicas": 0}'},
         [("frontend.replicas", "range", "pulumi config set --path bluegreen:frontend.replicas 2")],
     ),
+    # Pod resources: Kubernetes quantities, each request within its limit; writable paths.
+    "cpu-request-word": (
+        {"cpuRequest": "fast"},
+        [("cpuRequest", "quantity", "pulumi config set bluegreen:cpuRequest 50m")],
+    ),
+    "memory-limit-zero": (
+        {"memoryLimit": "0"},
+        [("memoryLimit", "quantity", "pulumi config set bluegreen:memoryLimit 64Mi")],
+    ),
+    "memory-limit-unit-typo": (
+        {"memoryLimit": "128MB"},
+        [("memoryLimit", "quantity", "pulumi config set bluegreen:memoryLimit 64Mi")],
+    ),
+    "cpu-request-above-its-limit": (
+        {"cpuRequest": "500m"},
+        [("cpuRequest", "request-limit", "pulumi config set bluegreen:cpuRequest 250m")],
+    ),
+    "memory-limit-below-the-default-request": (
+        {"memoryLimit": "16Mi"},
+        [("memoryLimit", "request-limit", "pulumi config set bluegreen:memoryLimit 32Mi")],
+    ),
+    "writable-path-under-tmp": (
+        {"writablePaths": '["/tmp/cache"]'},
+        [("writablePaths[0]", "writable-path", "pulumi config set --path 'bluegreen:writablePaths[0]' /var/cache")],
+    ),
+    "writable-path-relative": (
+        {"writablePaths": '["cache"]'},
+        [("writablePaths[0]", "writable-path", "pulumi config set --path 'bluegreen:writablePaths[0]' /var/cache")],
+    ),
+    "writable-path-twice": (
+        {"writablePaths": '["/var/cache", "/data", "/var/cache"]'},
+        [("writablePaths[2]", "duplicate", "pulumi config rm --path 'bluegreen:writablePaths[2]'")],
+    ),
     "unknown-key": ({"colour": "green"}, [("colour", "unknown-key", "pulumi config rm bluegreen:colour")]),
     # A near miss of a known key: the fix moves the value to the key meant.
     "unknown-key-near-a-known-one": (
@@ -627,6 +660,8 @@ ACCEPTED: dict[str, dict[str, Any]] = {
     "smoke-with-cidrs": {"smokePath": "/healthz", "apiServerCidrs": '["172.18.0.0/16", "fd00::/64"]'},
     "node-port-without-frontend": {"serviceType": "NodePort", "frontend": "{}"},
     "built-in-namespace-not-created": {"namespace": "default", "createNamespace": "false"},
+    "resources-of-a-jvm": {"cpuRequest": "0.5", "cpuLimit": "2", "memoryRequest": "768Mi", "memoryLimit": "1Gi"},
+    "request-equal-to-limit": {"cpuRequest": "250m", "memoryRequest": "64Mi"},
     "path-chars": {"readinessPath": "/a-b_c.d~e/%20/:@!$&'()*+,;=/.well-known/"},
 }
 

@@ -81,3 +81,17 @@ def test_the_pack_folder_alone_serves_every_policy_as_published(tmp_path) -> Non
     shutil.copytree(PACK_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
     with running_pack(copy) as analyzer:
         assert sorted(p.name for p in analyzer.info().policies) == sorted(p.name for p in POLICIES)
+
+
+@pytest.mark.parametrize(
+    ("copy", "original"), [("naming.py", "bluegreen/naming.py"), ("grammar.py", "bluegreen/config/grammar.py")]
+)
+def test_the_packs_copies_of_the_programs_names_and_grammar_are_unchanged(copy: str, original: str) -> None:
+    # The pack is published alone, so it carries these two modules; `make policies-shared` refreshes them.
+    header = f"# Copied from {original} by `make policies-shared`: edit the original, then run it again.\n"
+    source = (
+        (ROOT / original)
+        .read_text()
+        .replace("\nfrom bluegreen import naming\n", "\nfrom bluegreen_policies import naming\n")
+    )
+    assert (PACK_DIR / "bluegreen_policies" / copy).read_text() == header + source
