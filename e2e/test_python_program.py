@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from e2e import cluster, images, toolchain
 from e2e.conftest import Done, Shell
@@ -135,6 +138,33 @@ def test_make_up_creates_every_object_available_with_the_readme_outputs(shell: S
     _seen["service"] = (svc[APP]["metadata"]["uid"], cluster_ip)
     _seen["deployments"] = {name: identity(d) for name, d in found.items()}
     _seen["up_seconds"] = round(done.seconds, 1)
+
+
+def test_make_render_shows_exactly_the_objects_make_up_created(shell: Shell, project: Project) -> None:
+    rendered = [doc for doc in yaml.safe_load_all(project.make("render").stdout) if isinstance(doc, dict)]
+    kinds = sorted({doc["kind"] for doc in rendered})
+    assert kinds == [
+        "ConfigMap",
+        "Deployment",
+        "Namespace",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+        "Service",
+        "ServiceAccount",
+    ]
+    in_cluster = {
+        (item["kind"], item["metadata"]["name"])
+        for kind in kinds
+        for item in shell.kubectl_json("get", kind.lower(), "--namespace", NAMESPACE)["items"]
+        if kind != "Namespace" and item["metadata"]["name"] not in ("default", "kube-root-ca.crt")
+    } | {("Namespace", NAMESPACE)}
+    assert sorted((doc["kind"], doc["metadata"]["name"]) for doc in rendered) == sorted(in_cluster)
+    deployment = next(doc for doc in rendered if doc["metadata"]["name"] == f"{APP}-blue")
+    live = deployments(shell)[f"{APP}-blue"]
+    assert (
+        deployment["spec"]["template"]["spec"]["containers"][0]["resources"]
+        == (live["spec"]["template"]["spec"]["containers"][0]["resources"])
+    )
 
 
 def test_the_first_run_changes_only_the_stack_files_salt(project: Project) -> None:
@@ -416,8 +446,31 @@ def test_a_manual_kubectl_scale_does_not_fail_the_next_shrink_of_the_old_color(s
                 "must be of type 'integer'"
             ],
         ),
+        (
+            "bluegreen:activecolour",
+            "green",
+            [
+                "error: invalid stack config (1 problem(s)):",
+                '- bluegreen:activecolour = "green": is not a known key: did you mean activeColor? Known keys: '
+                "activeColor, apiServerCidrs, appName, apps, args, blueImage, blueReplicas, blueVersion, "
+                "containerPort, cpuLimit, cpuRequest, createNamespace, env, frontend, greenImage, greenReplicas, "
+                "greenVersion, idleReplicas, memoryLimit, memoryRequest, namespace, preSwitchGate, readinessPath, "
+                "runAsUser, scaleDownDelaySeconds, servicePort, serviceType, smokePath, tmpSize, writablePaths. "
+                'Fix: pulumi config set bluegreen:activeColor "$(pulumi config get bluegreen:activecolour)" && '
+                "pulumi config rm bluegreen:activecolour",
+            ],
+        ),
+        (
+            "bluegreen:memoryLimit",
+            "128MB",
+            [
+                "error: invalid stack config (1 problem(s)):",
+                '- bluegreen:memoryLimit = "128MB": must be a Kubernetes quantity: a number and an optional suffix, '
+                "such as 250m or 0.5 (CPU), 64Mi or 1Gi (memory). Fix: pulumi config set bluegreen:memoryLimit 64Mi",
+            ],
+        ),
     ],
-    ids=["activeColor", "image", "type"],
+    ids=["activeColor", "image", "type", "did-you-mean", "quantity"],
 )
 def test_bad_config_through_the_real_cli_is_one_clean_error_and_changes_nothing(
     shell: Shell, project: Project, key: str, value: str, expected: list[str]
@@ -533,8 +586,69 @@ def test_three_apps_in_one_stack_cut_over_one_and_leave_the_others(shell: Shell,
         project.passphrase = ""
 
 
+INTERRUPT_LIMIT_SECONDS = 180
+"""The most an interrupted cutover may take to end (the CLI cancels its update first)."""
+
+
+def _interrupted_cutover(shell: Shell, project: Project, target: str, when: str) -> tuple[int, str, str]:
+    """`bgctl cutover TARGET --yes` as a terminal runs it, interrupted (SIGINT to its whole process group, as
+    Ctrl-C is) as soon as it prints the line `when` (or one that starts with it and a space); its exit code,
+    output and error."""
+    cutover = subprocess.Popen(
+        [str(project.root / ".venv" / "bin" / "bgctl"), "cutover", target, "--yes"],
+        cwd=project.root,
+        env={**shell.env, **project.env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    out: list[str] = []
+    try:
+        assert cutover.stdout is not None
+        deadline = time.monotonic() + INTERRUPT_LIMIT_SECONDS
+        for line in cutover.stdout:
+            out.append(line)
+            if line.strip() == when or line.strip().startswith(f"{when} "):
+                os.killpg(cutover.pid, signal.SIGINT)
+                break
+            assert time.monotonic() < deadline, "the moment to interrupt never came"
+        rest, err = cutover.communicate(timeout=INTERRUPT_LIMIT_SECONDS)
+    finally:
+        if cutover.poll() is None:
+            os.killpg(cutover.pid, signal.SIGKILL)  # never leave an update running for the scenarios after this
+            cutover.communicate()
+    return cutover.returncode, "".join(out) + rest, err
+
+
+@pytest.mark.parametrize(
+    ("when", "moved"),
+    [("setting bluegreen:activeColor", False), ("done update   kubernetes:core/v1:Service backend", True)],
+    ids=["as-the-update-starts", "right-after-the-switch"],
+)
+def test_an_interrupted_cutover_leaves_the_config_where_traffic_is(
+    shell: Shell, project: Project, when: str, moved: bool
+) -> None:
+    serving = selector(shell, APP)["color"]
+    target = "green" if serving == "blue" else "blue"
+    code, out, err = _interrupted_cutover(shell, project, target, when)
+    now = selector(shell, APP)["color"]
+    configured = project.pulumi("config", "get", "bluegreen:activeColor").stdout.strip()
+    assert (code, len(err.splitlines())) == (1, 1), out + err
+    assert err.startswith("bgctl: error: ")
+    assert "SIGINT received" in out
+    assert configured == now == (target if moved else serving), out + err
+    # The next plain `pulumi up` (a CI job) performs no cutover nobody confirmed.
+    project.pulumi("up", "--yes", "--skip-preview")
+    assert selector(shell, APP)["color"] == now
+    _seen.setdefault("interrupted", {})[when] = {"exit": code, "error": err.strip(), "serving": now}
+
+
 def test_tear_down_as_the_readme_says_leaves_nothing_of_the_stack(shell: Shell, project: Project) -> None:
-    project.pulumi("state", "unprotect", "--all", "--yes")
-    project.pulumi("destroy", "--yes")
+    declined = project.make("destroy", check=False)  # no terminal to answer: nothing is destroyed
+    assert declined.returncode != 0
+    assert "nothing destroyed" in declined.stderr
+    assert shell.run(["kubectl", "get", "namespace", NAMESPACE]).returncode == 0
+    project.make("destroy", "YES=1")
     left = shell.run(["kubectl", "get", "namespace", NAMESPACE], check=False)
     assert left.returncode != 0 and "NotFound" in left.output

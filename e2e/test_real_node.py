@@ -247,6 +247,46 @@ def test_the_readmes_ship_a_version_puts_it_on_the_idle_color_behind_the_preview
     assert [pod["metadata"]["labels"]["version"] for pod in running] == ["1.2", "1.2"]
 
 
+def test_pod_resources_and_writable_paths_reach_the_running_containers(shell: Shell, project: Project) -> None:
+    project.pulumi("config", "set", "bluegreen:memoryLimit", "128Mi")
+    project.pulumi("config", "set", "--path", "bluegreen:writablePaths[0]", "/var/cache/app")
+    project.make("up", "YES=1")
+    containers = task_pids()
+    seen = {}
+    for color in ("blue", "green"):
+        running = [pod for pod in pods(shell, color) if "deletionTimestamp" not in pod["metadata"]]
+        assert len(running) == 2
+        for pod in running:
+            (spec,) = pod["spec"]["containers"]
+            assert spec["resources"] == {
+                "requests": {"cpu": "50m", "memory": "32Mi"},
+                "limits": {"cpu": "250m", "memory": "128Mi"},
+            }
+            (status,) = pod["status"]["containerStatuses"]
+            assert status["ready"] is True
+            pid = containers[status["containerID"].partition("://")[2]]
+            mounts = {fields[4]: fields[5].split(",")[0] for fields in mountinfo(pid)}
+            assert (mounts["/"], mounts["/tmp"], mounts["/var/cache/app"]) == ("ro", "rw", "rw")
+            assert memory_limit(pid) == 128 * 1024 * 1024
+            seen[pod["metadata"]["name"]] = {"memory_limit": memory_limit(pid), "writable": mounts["/var/cache/app"]}
+    _seen["resources"] = seen
+
+
+def mountinfo(pid: int) -> list[list[str]]:
+    return [line.split() for line in Path(f"/proc/{pid}/mountinfo").read_text().splitlines()]
+
+
+def memory_limit(pid: int) -> int:
+    """The memory limit the kernel enforces on a process's cgroup (cgroup v2 or v1), in bytes."""
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":
+            return int(Path(f"/sys/fs/cgroup{path}/memory.max").read_text())
+        if "memory" in controllers.split(","):
+            return int(Path(f"/sys/fs/cgroup/memory{path}/memory.limit_in_bytes").read_text())
+    raise AssertionError(f"no memory cgroup for process {pid}")
+
+
 def through_port_forward(shell: Shell, target: str, ports: str, url: str) -> str:
     """One GET through `kubectl port-forward` (bounded: 30 s to forward, 10 s to answer, then stopped)."""
     command = ["kubectl", "--namespace", NAMESPACE, "port-forward", target, ports]

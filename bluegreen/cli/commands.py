@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final, TextIO
+from typing import Any, Final, TextIO
 
 from pulumi import automation as auto
 
@@ -225,16 +226,53 @@ def cutover(view: StackView, target: Color, options: Options, console: Console, 
         if not console.confirm(question):
             raise BgctlError("cancelled: nothing changed")
     key, _ = view.color_key()
-    console.say(f"setting {key} = {target} and running pulumi up ...")
-    view.set_color(target)
     progress = _Progress(console)
-    try:
-        result = view.up(f"bgctl {reason} {view.app}: {serving} -> {target}", progress, options.policy_packs)
-    except auto.CommandError as error:
-        raise _failed(view, serving, target, progress, error) from error
+    with _Interrupts(console) as interrupts:
+        console.say(f"setting {key} = {target} and running pulumi up ...")
+        view.set_color(target)
+        try:
+            result = view.up(f"bgctl {reason} {view.app}: {serving} -> {target}", progress, options.policy_packs)
+        except auto.CommandError as error:
+            raise _failed(view, serving, target, progress, error, interrupted=interrupts.seen) from error
     # Pulumi Cloud numbers the update; the file backend says 0, so count the history it is now the newest of.
     update = _update_label(result.summary.version or _newest_number(view), result.summary.start_time)
     console.say(f"done: {view.app} serves {target} ({update}, {result.summary.result})")
+    if interrupts.seen:
+        raise BgctlError(
+            f"interrupted, but the update had finished: {view.app} serves {target} and the config says so; "
+            "to go back: bgctl rollback"
+        )
+
+
+class _Interrupts:
+    """While the config names the new color and `pulumi up` runs, an interrupt (Ctrl-C, SIGTERM) stops nothing
+    halfway: the CLI, which the terminal interrupted too, cancels its update safely, and the cutover then ends
+    through the same "where is traffic now; restore the config if it never moved" path as a failure.
+    """
+
+    SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.seen = False
+        self._previous: dict[int, Any] = {}
+
+    def _note(self, signum: int, frame: object) -> None:
+        if not self.seen:
+            self.console.say(
+                f"{signal.Signals(signum).name} received: waiting for pulumi to end its update, then the config is "
+                "made to match where traffic is"
+            )
+        self.seen = True
+
+    def __enter__(self) -> _Interrupts:
+        for signum in self.SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._note)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
 
 
 def _newest_number(view: StackView) -> int | None:
@@ -249,14 +287,16 @@ def _newest_number(view: StackView) -> int | None:
     return entries[0].number if entries else None
 
 
-def _failed(view: StackView, before: Color, target: Color, progress: _Progress, error: Exception) -> BgctlError:
-    """Say where traffic is after a failed `up`, and put the config back when traffic never moved."""
+def _failed(
+    view: StackView, before: Color, target: Color, progress: _Progress, error: Exception, *, interrupted: bool = False
+) -> BgctlError:
+    """Say where traffic is after a failed (or interrupted) `up`, and put the config back when traffic never moved."""
     if isinstance(error, auto.ConcurrentUpdateError):
         view.set_color(before)
         return BgctlError(
             f"another update of stack {view.name} is already running; nothing changed, config restored to {before}"
         )
-    reason = _hook_reason(progress.errors[0] if progress.errors else cli_error(error))
+    reason = "interrupted" if interrupted else _hook_reason(progress.errors[0] if progress.errors else cli_error(error))
     try:
         now = view.serving_color()
     except BgctlError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -375,6 +376,63 @@ def test_a_cutover_failing_after_the_switch_says_traffic_moved(world: World, bgc
         "bgctl: error: cutover to green failed after the switch: timed out waiting for the preview Service; traffic "
         "is on green (Service backend selects green); rerun `cutover green` to finish, or `rollback`"
     ]
+    assert world.config()["bluegreen:activeColor"] == "green"
+
+
+@pytest.mark.parametrize(
+    ("switched", "error", "config"),
+    [
+        (
+            False,
+            "bgctl: error: cutover to green failed: interrupted; traffic stays on blue (Service backend selects "
+            "blue); config restored to blue",
+            "blue",
+        ),
+        (
+            True,
+            "bgctl: error: cutover to green failed after the switch: interrupted; traffic is on green (Service "
+            "backend selects green); rerun `cutover green` to finish, or `rollback`",
+            "green",
+        ),
+    ],
+    ids=["before-the-switch", "after-the-switch"],
+)
+def test_an_interrupt_during_the_update_leaves_the_config_where_traffic_is(
+    world: World, bgctl: Callable[..., Result], switched: bool, error: str, config: str
+) -> None:
+    state = world.load()
+    service = next(s["urn"] for s in state["plans"]["green"] if s["urn"].endswith("Service::backend"))
+    state["interruptUp"] = True
+    state["upFailure"] = {"urn": service, "message": "update canceled", "switched": switched}
+    world.save()
+
+    code, out, err = bgctl("cutover", "green", "--yes")
+
+    assert (code, err) == (1, [error])
+    assert (
+        "SIGINT received: waiting for pulumi to end its update, then the config is made to match where traffic is"
+        in out
+    )
+    assert world.config()["bluegreen:activeColor"] == config
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # bgctl's handler is gone again
+
+
+def test_an_interrupt_after_the_update_finished_says_the_switch_happened(
+    world: World, bgctl: Callable[..., Result]
+) -> None:
+    state = world.load()
+    state["interruptUp"] = True
+    world.save()
+
+    code, _, err = bgctl("cutover", "green", "--yes")
+
+    assert (code, err) == (
+        1,
+        [
+            "bgctl: error: interrupted, but the update had finished: backend serves green and the config says so; "
+            "to go back: bgctl rollback"
+        ],
+    )
     assert world.config()["bluegreen:activeColor"] == "green"
 
 

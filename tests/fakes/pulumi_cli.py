@@ -9,6 +9,8 @@ working directory, as the real CLI keeps it. Every call is appended to `calls.js
 It answers as the real CLI does on the file backend (`PULUMI_BACKEND_URL=file://...`): every history
 entry has `"version": 0`, `stack ls` never reports an update in progress, and only `up` takes the
 stack's lock (`"locked": true` in the state makes `up` fail as a locked stack does; `preview` runs).
+`"interruptUp": true` makes `up` interrupt its caller first, as a Ctrl-C in a terminal does (with
+`upFailure`, the update it then cancels).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -231,6 +234,9 @@ def main(argv: list[str]) -> None:
     if args[:1] in (["preview"], ["up"]):
         if args[0] == "up" and state.get("locked"):
             _fail(LOCKED)
+        if args[0] == "up" and state.get("interruptUp"):
+            # A Ctrl-C in the terminal reaches bgctl as well as the CLI, which then cancels its update.
+            os.kill(os.getppid(), signal.SIGINT)
         config = _read_config(stack, _flag(args, "--config-file"))
         app = state["app"]
         color = _color(config, app)
