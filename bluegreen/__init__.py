@@ -13,10 +13,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bluegreen.app.args import BlueGreenAppArgs
+    from bluegreen.app.args import ActiveColor, BlueGreenAppArgs, ServiceType
     from bluegreen.app.component import BlueGreenApp
 
-__all__ = ["BlueGreenApp", "BlueGreenAppArgs"]
+__all__ = ["ActiveColor", "BlueGreenApp", "BlueGreenAppArgs", "ServiceType"]
 
 
 def __getattr__(name: str) -> Any:
@@ -25,8 +25,8 @@ def __getattr__(name: str) -> Any:
         from bluegreen.app.component import BlueGreenApp
 
         return BlueGreenApp
-    if name == "BlueGreenAppArgs":
-        from bluegreen.app.args import BlueGreenAppArgs
+    if name in ("BlueGreenAppArgs", "ActiveColor", "ServiceType"):
+        from bluegreen.app import args
 
-        return BlueGreenAppArgs
+        return getattr(args, name)
     raise AttributeError(f"module 'bluegreen' has no attribute {name!r}")

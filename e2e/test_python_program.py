@@ -167,6 +167,43 @@ def test_make_render_shows_exactly_the_objects_make_up_created(shell: Shell, pro
     )
 
 
+def test_a_transform_sets_what_no_key_covers_and_the_policy_pack_still_checks_it(
+    shell: Shell, project: Project
+) -> None:
+    # The documented escape hatch, docs/configuration.md: a program of one's own passes BlueGreenApp a transform.
+    app_dir = project.root / "e2e" / "python_transform"
+    pack = str(project.root / "policies")
+
+    def pulumi(*args: str, check: bool = True) -> Done:
+        command = ["pulumi", *args, "--stack", "transform", "--non-interactive", "--cwd", str(app_dir)]
+        return shell.run(command, cwd=app_dir, env=project.env, check=check)
+
+    shell.run(["pulumi", "stack", "init", "transform", "--cwd", str(app_dir)], cwd=app_dir, env=project.env)
+    try:
+        planned = json.loads(pulumi("preview", "--json", "--policy-pack", pack).stdout)
+        pods = {
+            step["urn"].rsplit("::", 1)[1]: step["newState"]["inputs"]["spec"]["template"]
+            for step in planned["steps"]
+            if step["newState"]["type"] == "kubernetes:apps/v1:Deployment"
+        }
+        assert sorted(pods) == ["scheduled-blue", "scheduled-green"]
+        for template in pods.values():
+            assert template["metadata"]["annotations"] == {"example.com/team": "web"}
+            assert template["spec"]["nodeSelector"] == {"kubernetes.io/os": "linux", "pool": "web"}
+            assert template["spec"]["tolerations"] == [
+                {"key": "pool", "operator": "Equal", "value": "web", "effect": "NoSchedule"}
+            ]
+            assert template["spec"]["imagePullSecrets"] == [{"name": "registry-credentials"}]
+            assert template["spec"]["securityContext"]["runAsNonRoot"] is True
+        pulumi("config", "set", "privileged", "true")
+        refused = pulumi("preview", "--policy-pack", pack, check=False)
+        assert refused.returncode != 0
+        assert [line.strip() for line in refused.output.splitlines() if "pod-security-restricted" in line]
+        _seen["transform"] = {"fields": sorted(pods["scheduled-blue"]["spec"]), "privileged": "refused"}
+    finally:
+        pulumi("stack", "rm", "--yes", "--force", check=False)
+
+
 def test_the_first_run_changes_only_the_stack_files_salt(project: Project) -> None:
     # The CLI writes an encryptionsalt into Pulumi.dev.yaml when it creates the stack; nothing else changes.
     written = (project.root / "Pulumi.dev.yaml").read_text().splitlines()
@@ -584,6 +621,31 @@ def test_three_apps_in_one_stack_cut_over_one_and_leave_the_others(shell: Shell,
         project.pulumi("destroy", "--yes", "--remove", stack=APPS_STACK)
     finally:
         project.passphrase = ""
+
+
+def test_the_readmes_passphrase_advice_holds_for_an_existing_stack(shell: Shell, project: Project) -> None:
+    # A stack made with the empty passphrase (as make up makes dev) refuses another; the README's rotation works.
+    def pulumi(passphrase: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        env = {**shell.env, **project.env, "PULUMI_CONFIG_PASSPHRASE": passphrase}
+        command = ["pulumi", *args, "--stack", "passphrase"]
+        return subprocess.run(
+            command, cwd=project.root, env=env, input=stdin, capture_output=True, text=True, timeout=120
+        )
+
+    assert pulumi("", "stack", "init").returncode == 0
+    try:
+        secret = ("config", "set", "--secret", "--path", "bluegreen:env.TOKEN", "s3cret", "--non-interactive")
+        wrong = pulumi("new-phrase", *secret)
+        assert (wrong.returncode, wrong.stderr.strip()) == (1, "error: incorrect passphrase")
+        # The README: echo "$NEW" | PULUMI_CONFIG_PASSPHRASE= pulumi stack change-secrets-provider passphrase
+        rotated = pulumi("", "stack", "change-secrets-provider", "passphrase", stdin="new-phrase\n")
+        assert rotated.returncode == 0, rotated.stderr
+        assert pulumi("new-phrase", *secret).returncode == 0
+        assert pulumi("new-phrase", "config", "get", "bluegreen:env").stdout.strip() == '{"TOKEN":"s3cret"}'
+        assert pulumi("", "config", "get", "bluegreen:env").stderr.strip() == "error: incorrect passphrase"
+    finally:
+        pulumi("", "stack", "rm", "--yes", "--force")
+        (project.root / "Pulumi.passphrase.yaml").unlink(missing_ok=True)
 
 
 INTERRUPT_LIMIT_SECONDS = 180

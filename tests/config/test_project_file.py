@@ -94,3 +94,10 @@ def test_the_generator_prints_what_pulumi_yaml_the_docs_and_the_arguments_hold(c
     assert reference.main(["component-args"]) == 0
     assert capsys.readouterr().out == (ROOT / "bluegreen" / "app" / "args.py").read_text()
     assert reference.main(["nonsense"]) == 2
+
+
+def test_the_documented_transform_is_the_one_the_example_program_runs():
+    program = (ROOT / "e2e" / "python_transform" / "__main__.py").read_text()
+    function = program[program.index("def scheduling(") : program.index("\n\n\nBlueGreenApp(")]
+    docs = (ROOT / "docs" / "configuration.md").read_text()
+    assert f"```python\n{function}\n```" in docs
