@@ -134,8 +134,9 @@ policies-shared:
 		sed 's/^from bluegreen import naming$$/from bluegreen_policies import naming/' bluegreen/config/grammar.py; } \
 		> policies/bluegreen_policies/grammar.py
 
+# Silent: the output is YAML alone, so `make render > objects.yaml` works.
 render: venv
-	$(BGCTL) render --stack $(STACK)
+	@$(BGCTL) render --stack $(STACK)
 
 # The active Service and the namespace are protected (deleting them ends every client's name), so the
 # tear-down lifts the protection, after one confirmation, then destroys everything of the stack.

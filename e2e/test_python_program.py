@@ -198,7 +198,12 @@ def test_a_transform_sets_what_no_key_covers_and_the_policy_pack_still_checks_it
         pulumi("config", "set", "privileged", "true")
         refused = pulumi("preview", "--policy-pack", pack, check=False)
         assert refused.returncode != 0
-        assert [line.strip() for line in refused.output.splitlines() if "pod-security-restricted" in line]
+        assert [line.strip() for line in refused.output.splitlines() if "[mandatory]" in line] == [
+            "- [mandatory]  pod-host-access-forbidden  (kubernetes:apps/v1:Deployment: scheduled-blue)"
+        ]
+        assert 'Deployment "scheduled-blue": container "scheduled": securityContext.privileged is true' in (
+            refused.output
+        )
         _seen["transform"] = {"fields": sorted(pods["scheduled-blue"]["spec"]), "privileged": "refused"}
     finally:
         pulumi("stack", "rm", "--yes", "--force", check=False)
