@@ -229,10 +229,12 @@ def cutover(view: StackView, target: Color, options: Options, console: Console, 
     progress = _Progress(console)
     with _Interrupts(console) as interrupts:
         console.say(f"setting {key} = {target} and running pulumi up ...")
-        view.set_color(target)
         try:
+            view.set_color(target)
             result = view.up(f"bgctl {reason} {view.app}: {serving} -> {target}", progress, options.policy_packs)
-        except auto.CommandError as error:
+        except (auto.CommandError, BgctlError) as error:
+            if isinstance(error, BgctlError) and not interrupts.seen:
+                raise  # `config set` itself failed: nothing ran
             raise _failed(view, serving, target, progress, error, interrupted=interrupts.seen) from error
     # Pulumi Cloud numbers the update; the file backend says 0, so count the history it is now the newest of.
     update = _update_label(result.summary.version or _newest_number(view), result.summary.start_time)

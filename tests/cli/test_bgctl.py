@@ -417,6 +417,24 @@ def test_an_interrupt_during_the_update_leaves_the_config_where_traffic_is(
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # bgctl's handler is gone again
 
 
+def test_an_interrupt_while_the_config_is_written_changes_nothing(world: World, bgctl: Callable[..., Result]) -> None:
+    state = world.load()
+    state["interruptConfigSet"] = True
+    world.save()
+
+    code, _, err = bgctl("cutover", "green", "--yes")
+
+    assert (code, err) == (
+        1,
+        [
+            "bgctl: error: cutover to green failed: interrupted; traffic stays on blue (Service backend selects "
+            "blue); config restored to blue"
+        ],
+    )
+    assert world.config()["bluegreen:activeColor"] == "blue"
+    assert [c for c in world.calls() if command(c)[:1] == ["up"]] == []
+
+
 def test_an_interrupt_after_the_update_finished_says_the_switch_happened(
     world: World, bgctl: Callable[..., Result]
 ) -> None:

@@ -9,6 +9,7 @@ working directory, as the real CLI keeps it. Every call is appended to `calls.js
 It answers as the real CLI does on the file backend (`PULUMI_BACKEND_URL=file://...`): every history
 entry has `"version": 0`, `stack ls` never reports an update in progress, and only `up` takes the
 stack's lock (`"locked": true` in the state makes `up` fail as a locked stack does; `preview` runs).
+`"interruptConfigSet": true` makes the next `config set` interrupt its caller and fail unwritten;
 `"interruptUp": true` makes `up` interrupt its caller first, as a Ctrl-C in a terminal does (with
 `upFailure`, the update it then cancels).
 """
@@ -217,6 +218,12 @@ def main(argv: list[str]) -> None:
         size, page = int(_flag(args, "--page-size") or 10), int(_flag(args, "--page") or 1)
         print(json.dumps(state["history"][(page - 1) * size : page * size]))
         return
+    if args[:2] == ["config", "set"] and state.get("interruptConfigSet"):
+        # Ctrl-C while the CLI writes the config: bgctl is interrupted too, and the value is not written.
+        state["interruptConfigSet"] = False
+        _save(state)
+        os.kill(os.getppid(), signal.SIGINT)
+        sys.exit(1)
     if args[:2] == ["config", "set"]:
         key, value = args[args.index("--path") + 1 if "--path" in args else 2], args[args.index("--") + 1]
         path = _stack_file(stack)
