@@ -2,7 +2,8 @@
 
 Each layer is already valid key by key (config/schema.py); here the app takes each key from the
 innermost layer that sets it, and the rules that need the whole app are checked: the required keys,
-the active color's size, and the idle color's size, whose bound is the idle color's full size.
+the active color's size, the idle color's size (whose bound is the idle color's full size), each
+resource request within its limit, and each writable path once.
 """
 
 from __future__ import annotations
