@@ -159,7 +159,9 @@ def test_make_render_shows_exactly_the_objects_make_up_created(shell: Shell, pro
         if kind != "Namespace" and item["metadata"]["name"] not in ("default", "kube-root-ca.crt")
     } | {("Namespace", NAMESPACE)}
     assert sorted((doc["kind"], doc["metadata"]["name"]) for doc in rendered) == sorted(in_cluster)
-    deployment = next(doc for doc in rendered if doc["metadata"]["name"] == f"{APP}-blue")
+    deployment = next(
+        doc for doc in rendered if (doc["kind"], doc["metadata"]["name"]) == ("Deployment", f"{APP}-blue")
+    )
     live = deployments(shell)[f"{APP}-blue"]
     assert (
         deployment["spec"]["template"]["spec"]["containers"][0]["resources"]
