@@ -251,6 +251,12 @@ def test_pod_resources_and_writable_paths_reach_the_running_containers(shell: Sh
     project.pulumi("config", "set", "bluegreen:memoryLimit", "128Mi")
     project.pulumi("config", "set", "--path", "bluegreen:writablePaths[0]", "/var/cache/app")
     project.make("up", "YES=1")
+    # `make up` has been seen to return while the idle color's new pods were still rolling out (the gate
+    # then refuses a cutover, as it should): the pods are read once both rollouts are complete.
+    for color in ("blue", "green"):
+        shell.run(
+            ["kubectl", "rollout", "status", f"deployment/{APP}-{color}", "--namespace", NAMESPACE, "--timeout=120s"]
+        )
     containers = task_pids()
     seen = {}
     for color in ("blue", "green"):

@@ -231,6 +231,8 @@ def cutover(view: StackView, target: Color, options: Options, console: Console, 
         console.say(f"setting {key} = {target} and running pulumi up ...")
         try:
             view.set_color(target)
+            if interrupts.seen:  # before the update started: start nothing
+                raise BgctlError("interrupted before pulumi up started")
             result = view.up(f"bgctl {reason} {view.app}: {serving} -> {target}", progress, options.policy_packs)
         except (auto.CommandError, BgctlError) as error:
             if isinstance(error, BgctlError) and not interrupts.seen:

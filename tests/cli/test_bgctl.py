@@ -417,9 +417,12 @@ def test_an_interrupt_during_the_update_leaves_the_config_where_traffic_is(
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # bgctl's handler is gone again
 
 
-def test_an_interrupt_while_the_config_is_written_changes_nothing(world: World, bgctl: Callable[..., Result]) -> None:
+@pytest.mark.parametrize("moment", [True, "written"], ids=["before-it-is-written", "once-it-is-written"])
+def test_an_interrupt_while_the_config_is_written_changes_nothing(
+    world: World, bgctl: Callable[..., Result], moment: object
+) -> None:
     state = world.load()
-    state["interruptConfigSet"] = True
+    state["interruptConfigSet"] = moment
     world.save()
 
     code, _, err = bgctl("cutover", "green", "--yes")

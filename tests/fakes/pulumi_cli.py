@@ -218,12 +218,14 @@ def main(argv: list[str]) -> None:
         size, page = int(_flag(args, "--page-size") or 10), int(_flag(args, "--page") or 1)
         print(json.dumps(state["history"][(page - 1) * size : page * size]))
         return
-    if args[:2] == ["config", "set"] and state.get("interruptConfigSet"):
-        # Ctrl-C while the CLI writes the config: bgctl is interrupted too, and the value is not written.
+    if args[:2] == ["config", "set"] and (moment := state.get("interruptConfigSet")):
+        # Ctrl-C while the CLI writes the config: bgctl is interrupted too; "written" means the CLI had
+        # already written the value, anything else that it had not.
         state["interruptConfigSet"] = False
         _save(state)
         os.kill(os.getppid(), signal.SIGINT)
-        sys.exit(1)
+        if moment != "written":
+            sys.exit(1)
     if args[:2] == ["config", "set"]:
         key, value = args[args.index("--path") + 1 if "--path" in args else 2], args[args.index("--") + 1]
         path = _stack_file(stack)
