@@ -231,13 +231,18 @@ def cutover(view: StackView, target: Color, options: Options, console: Console, 
         console.say(f"setting {key} = {target} and running pulumi up ...")
         try:
             view.set_color(target)
-            if interrupts.seen:  # before the update started: start nothing
-                raise BgctlError("interrupted before pulumi up started")
-            result = view.up(f"bgctl {reason} {view.app}: {serving} -> {target}", progress, options.policy_packs)
+            # Interrupted before the update started: none is started.
+            result = (
+                None
+                if interrupts.seen
+                else view.up(f"bgctl {reason} {view.app}: {serving} -> {target}", progress, options.policy_packs)
+            )
         except (auto.CommandError, BgctlError) as error:
             if isinstance(error, BgctlError) and not interrupts.seen:
                 raise  # `config set` itself failed: nothing ran
             raise _failed(view, serving, target, progress, error, interrupted=interrupts.seen) from error
+        if result is None:
+            raise _failed(view, serving, target, progress, None, interrupted=True)
     # Pulumi Cloud numbers the update; the file backend says 0, so count the history it is now the newest of.
     update = _update_label(result.summary.version or _newest_number(view), result.summary.start_time)
     console.say(f"done: {view.app} serves {target} ({update}, {result.summary.result})")
@@ -292,15 +297,26 @@ def _newest_number(view: StackView) -> int | None:
 
 
 def _failed(
-    view: StackView, before: Color, target: Color, progress: _Progress, error: Exception, *, interrupted: bool = False
+    view: StackView,
+    before: Color,
+    target: Color,
+    progress: _Progress,
+    error: Exception | None,
+    *,
+    interrupted: bool = False,
 ) -> BgctlError:
-    """Say where traffic is after a failed (or interrupted) `up`, and put the config back when traffic never moved."""
+    """Say where traffic is after a failed (or interrupted) `up`, and put the config back when traffic never moved.
+
+    `error` is None when an interrupt came before the update started."""
     if isinstance(error, auto.ConcurrentUpdateError):
         view.set_color(before)
         return BgctlError(
             f"another update of stack {view.name} is already running; nothing changed, config restored to {before}"
         )
-    reason = "interrupted" if interrupted else _hook_reason(progress.errors[0] if progress.errors else cli_error(error))
+    if interrupted or error is None:
+        reason = "interrupted"
+    else:
+        reason = _hook_reason(progress.errors[0] if progress.errors else cli_error(error))
     try:
         now = view.serving_color()
     except BgctlError:

@@ -141,12 +141,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _policy_packs(args: argparse.Namespace) -> list[str]:
     """The packs a checked command runs: those named, none with --no-policy-pack, else the project's own."""
-    if getattr(args, "no_policy_pack", False):
+    if not hasattr(args, "policy_pack") or args.no_policy_pack:  # status, history and render check no plan
         return []
-    if named := getattr(args, "policy_pack", []):
-        return list(named)
-    if not hasattr(args, "policy_pack"):
-        return []
+    if args.policy_pack:
+        return list(args.policy_pack)
     pack = args.work_dir / PACK_FOLDER
     if not (pack / "PulumiPolicy.yaml").is_file():
         raise BgctlError(f"no policy pack at {pack}: pass --policy-pack DIR, or --no-policy-pack to run without one")
