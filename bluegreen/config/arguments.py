@@ -136,8 +136,10 @@ def parse(resource_name: str, args: Mapping[str, Any]) -> AppSpec:
         if (why := grammar.dns1035_label(resource_name, keys.MAX_APP_NAME_LENGTH)) is not None:
             allowed = f"is unset, so the resource name {resource_name!r} names the app, and it {why}"
             reporter.bad("appName", None, allowed, EXAMPLE_APP_NAME, rule="app-name")
-    layer = Layer({**values, **dict.fromkeys(outputs)}, valid, secret_env=secret_env)
-    source = AppSource(app_name or resource_name, (layer,), failed=frozenset(failed | outputs))
+    layer = Layer(
+        {**values, **dict.fromkeys(outputs)}, valid, secret_env=secret_env, reported=frozenset(failed | outputs)
+    )
+    source = AppSource(app_name or resource_name, (layer,))
     app = resolve(source, reporter)
     clients = tuple(valid.get("clients") or ())
     cidrs = tuple(valid.get("apiServerCidrs") or ())

@@ -9,7 +9,7 @@ resource request within its limit, and each writable path once.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from bluegreen import naming
@@ -42,6 +42,8 @@ class Layer:
     """The app named in each problem about this layer's keys: the entry's name; empty at the top level."""
     secret_env: bool = False
     """`env` is secret here (stored with --secret, or an argument with a secret value)."""
+    reported: frozenset[str] = frozenset()
+    """Given keys whose problem is already reported (refused as secret, an output): the rules skip them."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,6 @@ class AppSource:
     layers: tuple[Layer, ...]
     app: str = ""
     """The app named in problems of rules that depend on the app: empty when the stack has one app."""
-    failed: frozenset[str] = field(default_factory=frozenset)
-    """Keys (by path) already reported; a rule that needs them is skipped."""
 
     def owner(self, key: str) -> Layer | None:
         """The innermost layer that sets `key`, or None."""
@@ -88,7 +88,7 @@ def _color(source: AppSource, reporter: Reporter, color: Color, active: bool) ->
 
 def _idle_replicas(source: AppSource, reporter: Reporter, idle: Color, idle_full: int) -> int | None:
     layer = source.owner("idleReplicas")
-    if layer is None or layer.prefix + "idleReplicas" in source.failed:
+    if layer is None or "idleReplicas" in layer.reported:
         return None
     spec = replace(BY_NAME["idleReplicas"], maximum=idle_full, note=f" ({idle}Replicas, the idle color's size)")
     value = layer.given["idleReplicas"]

@@ -125,10 +125,9 @@ def parse_settings(
     valid, failed = schema.check(
         schema.StackLayer, {k: v for k, v in raw.items() if k not in refused}, reporter, here=False
     )
-    top = Layer(raw, valid, secret_env="env" in secret)
+    top = Layer(raw, valid, secret_env="env" in secret, reported=frozenset(failed | refused))
     sources, from_entries = _sources(top, valid.get("apps"), reporter)
-    failed_paths = frozenset(failed | refused)
-    apps = tuple(resolve(AppSource(s.name, s.layers, s.app, failed_paths), reporter) for s in sources)
+    apps = tuple(resolve(source, reporter) for source in sources)
     settings = Settings(
         namespace=valid.get("namespace") or BY_NAME["namespace"].default,
         create_namespace=valid.get("createNamespace", True),
