@@ -236,6 +236,8 @@ def test_the_readmes_ship_a_version_puts_it_on_the_idle_color_behind_the_preview
         rows = [line.split()[:3] for line in status.stdout.splitlines() if line.strip().startswith(("blue", "green"))]
         assert rows == [["blue*", "1.1", "2"], ["green", "1.3", "2"]]
         assert selector(shell) == {"app": APP, "color": "blue"}
+        # The README's wait: `make up` was seen to return (4.2 s) before green's new pods had rolled out.
+        shell.run(["kubectl", "--namespace", NAMESPACE, "rollout", "status", f"deployment/{APP}-green"])
         answer = through_port_forward(shell, "service/backend-preview", "8080:80", "http://127.0.0.1:8080/")
         assert answer == "backend 1.3 (green)"
         _seen["ship"] = {"status": rows, "preview": answer}
