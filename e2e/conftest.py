@@ -54,7 +54,13 @@ class Shell:
         self.machine_netns = machine_netns
 
     def run(
-        self, args: Sequence[str], *, cwd: Path = CHECKOUT, check: bool = True, env: Mapping[str, str] | None = None
+        self,
+        args: Sequence[str],
+        *,
+        cwd: Path = CHECKOUT,
+        check: bool = True,
+        env: Mapping[str, str] | None = None,
+        input: str | None = None,
     ) -> Done:
         command = shlex.join(args)
         start = time.monotonic()
@@ -64,6 +70,7 @@ class Shell:
             env={**self.env, **(env or {})},
             capture_output=True,
             text=True,
+            input=input,
             timeout=COMMAND_TIMEOUT_SECONDS,
             check=False,
         )

@@ -499,7 +499,8 @@ def test_a_manual_kubectl_scale_does_not_fail_the_next_shrink_of_the_old_color(s
                 "activeColor, apiServerCidrs, appName, apps, args, blueImage, blueReplicas, blueVersion, "
                 "containerPort, cpuLimit, cpuRequest, createNamespace, env, frontend, greenImage, greenReplicas, "
                 "greenVersion, idleReplicas, memoryLimit, memoryRequest, namespace, preSwitchGate, readinessPath, "
-                "runAsUser, scaleDownDelaySeconds, servicePort, serviceType, smokePath, tmpSize, writablePaths. "
+                "recycleOldPods, runAsUser, scaleDownDelaySeconds, servicePort, serviceType, smokePath, tmpSize, "
+                "writablePaths. "
                 'Fix: pulumi config set bluegreen:activeColor "$(pulumi config get bluegreen:activecolour)" && '
                 "pulumi config rm bluegreen:activecolour",
             ],

@@ -59,8 +59,14 @@ class BlueGreenAppArgs(TypedDict):
     """The idle color's size; unset keeps it at full size, so a rollback is instant."""
     scale_down_delay_seconds: NotRequired[int]
     (
-        "With idleReplicas set, how long the old color keeps its pods after the selector moves before it scales "
-        "down (kube-proxy updates are asynchronous)."
+        "How long the old color's pods stay untouched after the selector moves (kube-proxy updates are "
+        "asynchronous) before it scales down (idleReplicas) or its pods are replaced (recycleOldPods)."
+    )
+    recycle_old_pods: NotRequired[bool]
+    (
+        "After a cutover that leaves the old color its pods, replace them one at a time (the Eviction API, within "
+        "their PodDisruptionBudget) once scaleDownDelaySeconds has passed, so clients on keep-alive connections "
+        "reconnect to the new color; the old color keeps its size. Needs preSwitchGate."
     )
     run_as_user: NotRequired[int]
     (

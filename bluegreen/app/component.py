@@ -18,6 +18,7 @@ import pulumi_kubernetes as k8s
 
 from bluegreen import naming
 from bluegreen.app import pod
+from bluegreen.app.after_switch import after_switch_hook
 from bluegreen.app.args import BlueGreenAppArgs
 from bluegreen.app.gate import pre_switch_hook
 from bluegreen.app.scale_down import scale_down_hook
@@ -210,17 +211,26 @@ class _Builder:
         """Explicit name, no clusterIP and `protect`: the DNS name and ClusterIP outlive every cutover.
         It waits for the target color's rollout, and the optional gate runs before its selector moves."""
         app = self.app
-        # Checks the target color in the cluster before the selector moves; off for runners without API access.
-        gate = (
-            pulumi.ResourceHookBinding(before_update=[pre_switch_hook(app, self.namespace)])
-            if self.parsed.pre_switch_gate
-            else None
-        )
+        # With API access (preSwitchGate): the gate checks the target color before the selector moves, and
+        # after it the Service is confirmed to send traffic to the new color's Ready pods, which replaces
+        # the provider's own await (10 s or more after the write, and it never needs a ready address);
+        # then the old color's pods are replaced so keep-alive clients follow (after_switch.py).
+        hooks: pulumi.ResourceHookBinding | None = None
+        annotations: dict[str, str] = {}
+        if self.parsed.pre_switch_gate:
+            hooks = pulumi.ResourceHookBinding(
+                before_update=[pre_switch_hook(app, self.namespace)],
+                after_update=[after_switch_hook(app, self.namespace)],
+            )
+            annotations = {naming.SKIP_AWAIT_ANNOTATION: "true"}
+        # The stack owns the selector: a hand-made `kubectl patch` of it (or `bgctl rollback --now`) must not
+        # fail the next update on a field conflict.
+        annotations[naming.PATCH_FORCE_ANNOTATION] = "true"
         return k8s.core.v1.Service(
             naming.service_name(app.name),
-            metadata=self._metadata(naming.service_name(app.name)),
+            metadata=self._metadata(naming.service_name(app.name), annotations),
             spec=self._service_spec(app.active_color, app.service_type),
-            opts=self._opts(pulumi.ResourceOptions(protect=True, depends_on=[target], hooks=gate)),
+            opts=self._opts(pulumi.ResourceOptions(protect=True, depends_on=[target], hooks=hooks)),
         )
 
     def idle_deployment(self, identity: _PodIdentity, service: k8s.core.v1.Service) -> k8s.apps.v1.Deployment:

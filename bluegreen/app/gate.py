@@ -242,11 +242,11 @@ def label_selector(labels: Mapping[str, str]) -> str:
     return ",".join(f"{key}={value}" for key, value in labels.items())
 
 
-def _pod_name(item: V1Pod) -> str:
+def pod_name(item: V1Pod) -> str:
     return (item.metadata.name if item.metadata is not None else None) or ""
 
 
-def _is_ready(item: V1Pod) -> bool:
+def is_ready(item: V1Pod) -> bool:
     """A pod that is Ready (its `Ready` condition is "True") and not terminating (no deletionTimestamp)."""
     if item.metadata is not None and item.metadata.deletion_timestamp is not None:
         return False
@@ -341,7 +341,7 @@ def _ready_pods(target: Target, api: ApiClient, want: int, doing: _Doing) -> tup
     selector = label_selector(naming.selector(target.app, color))
     doing.what = f"LIST Pods in {ns} with {selector}"
     pods = client.CoreV1Api(api).list_namespaced_pod(ns, label_selector=selector, _request_timeout=REQUEST_TIMEOUT)
-    ready = sorted((item for item in pods.items or [] if _is_ready(item)), key=_pod_name)
+    ready = sorted((item for item in pods.items or [] if is_ready(item)), key=pod_name)
     if len(ready) < want:
         raise GateError(f"{color} has {len(ready)} Ready pod(s) not terminating in {ns} ({selector}), needs {want}")
     return ready, f"{color}: {len(ready)} Ready pod(s) not terminating in {ns} ({selector})"
@@ -356,8 +356,8 @@ def _smoke_check(ns: str, path: str, api: ApiClient, first: V1Pod, doing: _Doing
         raise GateError(f"smokePath {path!r} {why}")
     port = _named_port(first)
     if port is None:
-        raise GateError(f"Pod {ns}/{_pod_name(first)} has no container port named {pod.PORT_NAME}")
-    proxied = f"{_pod_name(first)}:{port}"
+        raise GateError(f"Pod {ns}/{pod_name(first)} has no container port named {pod.PORT_NAME}")
+    proxied = f"{pod_name(first)}:{port}"
     doing.what = f"smoke check GET {path} via Pod {ns}/{proxied}"
     # Only the status counts: the raw response, so a body that is neither text nor JSON (an image, no
     # Content-Type) is never decoded, which the client would refuse.

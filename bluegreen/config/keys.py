@@ -169,12 +169,22 @@ KEYS: Final[tuple[Key, ...]] = (
     Key(
         "scaleDownDelaySeconds",
         "integer",
-        "With idleReplicas set, how long the old color keeps its pods after the selector moves before it "
-        "scales down (kube-proxy updates are asynchronous).",
+        "How long the old color's pods stay untouched after the selector moves (kube-proxy updates are "
+        "asynchronous) before it scales down (idleReplicas) or its pods are replaced (recycleOldPods).",
         default=30,
         per_app=True,
         minimum=0,
         maximum=MAX_SCALE_DOWN_DELAY_SECONDS,
+    ),
+    Key(
+        "recycleOldPods",
+        "boolean",
+        "After a cutover that leaves the old color its pods, replace them one at a time (the Eviction API, within "
+        "their PodDisruptionBudget) once scaleDownDelaySeconds has passed, so clients on keep-alive connections "
+        "reconnect to the new color; the old color keeps its size. Needs preSwitchGate.",
+        default=True,
+        per_app=True,
+        rule="`true` or `false`",
     ),
     Key(
         "runAsUser",

@@ -46,7 +46,9 @@ class AppSettings:
     run_as_user: int = BY_NAME["runAsUser"].default
     """The numeric user (and group) the containers run as: the image's own USER, as a number."""
     scale_down_delay_seconds: int = BY_NAME["scaleDownDelaySeconds"].default
-    """With idle_replicas set: the wait after a switch before the old color shrinks."""
+    """The wait after a switch before the old color shrinks (idle_replicas) or its pods are replaced."""
+    recycle_old_pods: bool = BY_NAME["recycleOldPods"].default
+    """After a switch, replace the old color's pods one at a time so keep-alive clients reconnect to the new one."""
     cpu_request: str = BY_NAME["cpuRequest"].default
     cpu_limit: str = BY_NAME["cpuLimit"].default
     memory_request: str = BY_NAME["memoryRequest"].default

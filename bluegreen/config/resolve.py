@@ -137,6 +137,7 @@ def resolve(source: AppSource, reporter: Reporter) -> AppSettings:
         env_secret=env_layer is not None and env_layer.secret_env,
         run_as_user=value("runAsUser"),
         scale_down_delay_seconds=value("scaleDownDelaySeconds"),
+        recycle_old_pods=value("recycleOldPods"),
         cpu_request=value("cpuRequest"),
         cpu_limit=value("cpuLimit"),
         memory_request=value("memoryRequest"),

@@ -184,19 +184,14 @@ def _active_service_stable(args: ResourceValidationArgs, report: ReportViolation
 
 
 def _no_skip_await(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    kind = kind_of(args.resource_type)
-    if kind == "Deployment":
-        found = workload(args.resource_type, args.props, args.urn, args.name)
-        if found is None or not found.is_bluegreen:
-            return
-        resource, waits_for = found.resource, "its rollout before the Service moves traffic to it"
-    elif kind == "Service":
-        svc = service(args.resource_type, args.props, args.urn, args.name)
-        if not (svc.is_bluegreen and svc.is_active):
-            return
-        resource, waits_for = svc.resource, "its endpoints to be ready after its selector moves"
-    else:
+    # Only the Deployments: the active Service may skip the provider's endpoint await, which BlueGreenApp
+    # replaces with its own after-switch check (every Ready pod of the new color listed, none of the old).
+    if kind_of(args.resource_type) != "Deployment":
         return
+    found = workload(args.resource_type, args.props, args.urn, args.name)
+    if found is None or not found.is_bluegreen:
+        return
+    resource, waits_for = found.resource, "its rollout before the Service moves traffic to it"
     value = resource.annotations.get(SKIP_AWAIT_ANNOTATION)
     if value is None:
         return
@@ -263,7 +258,7 @@ POLICIES: Final[list[Policy]] = [
     ),
     ResourceValidationPolicy(
         name="no-skip-await",
-        description="Blue/green Deployments and the active Service are awaited: no pulumi.com/skipAwait.",
+        description="Blue/green Deployments are awaited: no pulumi.com/skipAwait.",
         validate=_no_skip_await,
         enforcement_level=MANDATORY,
     ),

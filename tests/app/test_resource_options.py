@@ -40,14 +40,22 @@ def test_every_app_resource_waits_for_the_namespace(program):
     assert all(namespace in r.dependencies for r in app_resources)
 
 
-def test_only_the_preview_service_skips_the_endpoint_await(program):
+def _skipping_await(run):
+    return [r.name for r in run.kubernetes if "pulumi.com/skipAwait" in r.inputs["metadata"].get("annotations", {})]
+
+
+def test_both_services_skip_the_providers_endpoint_await_when_the_after_switch_check_replaces_it(program):
     run = program({"idleReplicas": 0})
-    skipping = [r.name for r in run.kubernetes if "pulumi.com/skipAwait" in r.inputs["metadata"].get("annotations", {})]
-    assert skipping == ["backend-preview"]
+    assert _skipping_await(run) == ["backend", "backend-preview"]
     assert run.get("Service", "backend-preview").inputs["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
 
 
-def test_only_the_color_deployments_force_their_fields_over_a_manual_change(program):
+def test_without_the_gate_the_active_service_keeps_the_providers_await(program):
+    run = program({"preSwitchGate": "false"})
+    assert _skipping_await(run) == ["backend-preview"]
+
+
+def test_the_color_deployments_and_the_active_service_force_their_fields_over_a_manual_change(program):
     # A `kubectl scale` claims spec.replicas; without the annotation the next cutover's apply fails on it
     # (measured on the real provider: "Server-Side Apply field conflict ... conflict with "kubectl"").
     run = program()
@@ -59,5 +67,6 @@ def test_only_the_color_deployments_force_their_fields_over_a_manual_change(prog
     assert annotated == {
         ("kubernetes:apps/v1:Deployment", "backend-blue"): {"pulumi.com/patchForce": "true"},
         ("kubernetes:apps/v1:Deployment", "backend-green"): {"pulumi.com/patchForce": "true"},
+        ("kubernetes:core/v1:Service", "backend"): {"pulumi.com/skipAwait": "true", "pulumi.com/patchForce": "true"},
         ("kubernetes:core/v1:Service", "backend-preview"): {"pulumi.com/skipAwait": "true"},
     }

@@ -311,14 +311,6 @@ NO_SKIP_AWAIT: list[Case] = [
             "wait for its rollout before the Service moves traffic to it; remove the annotation"
         ],
     ),
-    (
-        "on the active Service",
-        lambda s: edited(s, "Service", "backend", _skip_await),
-        [
-            'Service "backend" has the annotation pulumi.com/skipAwait: "true", so the engine would not wait for '
-            "its endpoints to be ready after its selector moves; remove the annotation"
-        ],
-    ),
 ]
 
 
@@ -327,10 +319,11 @@ def test_no_skip_await(case: str, change: Callable[[list[Res]], list[Res]], expe
     assert check("no-skip-await", change(dev_stack())) == expected
 
 
-def test_the_preview_service_keeps_its_skip_await() -> None:
-    preview = find(dev_stack(), "Service", "backend-preview")
-    assert preview.inputs["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
-    assert check("no-skip-await", [preview]) == []
+def test_both_services_may_skip_the_providers_endpoint_await() -> None:
+    # The active Service's await is replaced by the component's after-switch check (with the gate).
+    services = [find(dev_stack(), "Service", name) for name in ("backend", "backend-preview")]
+    assert [s.inputs["metadata"]["annotations"]["pulumi.com/skipAwait"] for s in services] == ["true", "true"]
+    assert check("no-skip-await", services) == []
 
 
 def test_preview_selects_idle_color_reports_a_preview_of_the_active_color() -> None:

@@ -7,6 +7,12 @@
 // transport error), then the body's first line or the error. Requests go out at -rate per second
 // (each on its own, so a slow answer never slows the rate) or one after another when -rate is 0.
 // SIGTERM or SIGINT stops sending: the requests in flight finish and are reported.
+//
+// With -csv, a first line `#begin,<unix ms>` says when request 1 started, so the rows line up with
+// events seen elsewhere on the same machine. -ready D first retries a request every 100 ms for up to
+// D until one answers 200, and only then starts the recorded run: a new pod's first packets can be
+// refused while a NetworkPolicy agent admits its address, which is the client's start-up, not the
+// server's behaviour. Those tries are counted on stderr, never recorded as requests.
 package main
 
 import (
@@ -46,12 +52,13 @@ func main() {
 	timeout := flag.Duration("timeout", 5*time.Second, "each request's timeout")
 	keepAlive := flag.Bool("keepalive", false, "reuse connections (default: a new connection per request)")
 	csv := flag.Bool("csv", false, "one CSV line per request, and never stop early")
+	ready := flag.Duration("ready", 0, "first retry until one request answers 200, for at most this long (at most 30s)")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		log.Fatal("usage: probe [flags] URL")
 	}
 	// Written so that NaN fails too.
-	if !(*n >= 1 && *n <= maxRequests && *rate >= 0 && *rate <= maxRate && *timeout > 0 && *timeout <= maxTimeout) {
+	if !(*n >= 1 && *n <= maxRequests && *rate >= 0 && *rate <= maxRate && *timeout > 0 && *timeout <= maxTimeout && *ready >= 0 && *ready <= maxTimeout) {
 		log.Fatalf("-n must be 1-%d, -rate 0-%d and -timeout above 0 and at most %s", maxRequests, maxRate, maxTimeout)
 	}
 	if *rate > 0 && float64(*n)/(*rate) > maxDuration.Seconds() {
@@ -64,7 +71,13 @@ func main() {
 	}
 	out := bufio.NewWriter(os.Stdout)
 	defer out.Flush()
+	if *ready > 0 {
+		waitReady(client, url, *ready)
+	}
 	begin := time.Now()
+	if *csv {
+		fmt.Fprintf(out, "#begin,%d\n", begin.UnixMilli())
+	}
 	deadline := begin.Add(maxDuration)
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
@@ -156,6 +169,23 @@ func get(client *http.Client, url string, seq int, begin time.Time) result {
 	}
 	r.answer = strings.SplitN(strings.TrimSpace(string(body)), "\n", 2)[0]
 	return r
+}
+
+// waitReady retries one request every 100 ms until it answers 200 or `limit` passes, then says how
+// many tries it took on stderr (exit 1 when none answered).
+func waitReady(client *http.Client, url string, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for tries := 1; ; tries++ {
+		r := get(client, url, 0, time.Now())
+		if r.status == http.StatusOK {
+			fmt.Fprintf(os.Stderr, "probe: ready after %d tries\n", tries)
+			return
+		}
+		if time.Now().After(deadline) {
+			log.Fatalf("probe: not ready within %s (%d tries; last: %s)", limit, tries, describe(r))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func describe(r result) string {
