@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from e2e import images
 from e2e.conftest import Done, Shell
 from e2e.env import CHECKOUT, STATE_DIR, E2EError
 
@@ -86,3 +87,27 @@ class Project:
 
     def _env(self, extra: Mapping[str, str] | None) -> dict[str, str]:
         return {**self.env, **(extra or {})}
+
+
+def on_the_real_node(shell: Shell, name: str) -> Project:
+    """A copy of the checkout whose dev stack runs the project's own images on the real node, with
+    readinessPath /health and smokePath / (so a color can answer 500 while its pods stay Ready)."""
+    work = Project(shell, root=STATE_DIR / "work" / name)
+    work.files = copy_checkout(work.root)
+    work.make("stack")
+    # The README's commands that put the dev stack on the project's own images.
+    work.pulumi("config", "set", "bluegreen:blueImage", images.ECHO)
+    work.pulumi("config", "set", "bluegreen:greenImage", images.ECHO)
+    work.pulumi("config", "set", "--path", "bluegreen:frontend.image", images.RELAY)
+    for key, value in (("readinessPath", "/health"), ("smokePath", "/")):
+        work.pulumi("config", "set", f"bluegreen:{key}", value)
+    # The config requires it with a frontend and smokePath. Here the API server's pod proxy connects from the
+    # bridge's address, on the node itself, whose own traffic kube-router admits anyway (measured).
+    work.pulumi("config", "set", "--path", "bluegreen:apiServerCidrs[0]", "10.244.0.1/32")
+    return work
+
+
+def tear_down(work: Project) -> None:
+    """Whatever failed, leave nothing of the dev stack behind (its Service and namespace are protected)."""
+    work.pulumi("state", "unprotect", "--all", "--yes", check=False)
+    work.pulumi("destroy", "--yes", "--remove", check=False)

@@ -25,7 +25,7 @@ import pytest
 from e2e import cluster, images, node, node_files, toolchain
 from e2e.conftest import Done, Shell
 from e2e.env import STATE_DIR
-from e2e.project import Project, copy_checkout
+from e2e.project import Project, on_the_real_node, tear_down
 
 pytestmark = pytest.mark.skipif(
     not cluster.is_real(), reason="needs the real node: make e2e (or make cluster NODE=real)"
@@ -50,21 +50,9 @@ _seen: dict[str, Any] = {}
 
 @pytest.fixture(scope="module")
 def project(shell: Shell) -> Iterator[Project]:
-    work = Project(shell, root=STATE_DIR / "work" / "node")
-    work.files = copy_checkout(work.root)
-    work.make("stack")
-    # The README's commands that put the dev stack on the project's own images.
-    work.pulumi("config", "set", "bluegreen:blueImage", images.ECHO)
-    work.pulumi("config", "set", "bluegreen:greenImage", images.ECHO)
-    work.pulumi("config", "set", "--path", "bluegreen:frontend.image", images.RELAY)
-    for key, value in (("readinessPath", "/health"), ("smokePath", "/")):
-        work.pulumi("config", "set", f"bluegreen:{key}", value)
-    # The config requires it with a frontend and smokePath. Here the API server's pod proxy connects from the
-    # bridge's address, on the node itself, whose own traffic kube-router admits anyway (measured).
-    work.pulumi("config", "set", "--path", "bluegreen:apiServerCidrs[0]", "10.244.0.1/32")
+    work = on_the_real_node(shell, "node")
     yield work
-    work.pulumi("state", "unprotect", "--all", "--yes", check=False)
-    work.pulumi("destroy", "--yes", "--remove", check=False)
+    tear_down(work)
     (STATE_DIR / "findings-node.json").write_text(json.dumps(_seen, indent=2, default=str) + "\n")
 
 

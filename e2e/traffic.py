@@ -243,7 +243,7 @@ def outcome(stream: Stream, switched_at: float | None, old: str, new: str) -> Ou
 
 
 def plot(streams: Sequence[Stream], marks: dict[str, float], path: Path, title: str) -> None:
-    """Answers per color (and failures) per 100 ms, one panel per client mode, each mark a vertical line.
+    """Answers per color (and failures) per 100 ms, stacked, one panel per client mode, each mark a vertical line.
 
     Times are seconds from the first request; `marks` maps a label to its Unix time.
     """
@@ -259,13 +259,15 @@ def plot(streams: Sequence[Stream], marks: dict[str, float], path: Path, title: 
     styles = {"blue": "tab:blue", "green": "tab:green", None: "tab:red"}
     for axis, stream in zip(axes[:, 0], streams, strict=True):
         x = [i * BIN_SECONDS for i in range(bins)]
+        bottom = [0] * bins
         for color, shade in styles.items():
             counts = [0] * bins
             for r in stream.requests:
                 if r.color == color:
                     counts[min(int((r.start - zero) / BIN_SECONDS), bins - 1)] += 1
             label = color or "failed"
-            axis.bar(x, counts, width=BIN_SECONDS, align="edge", color=shade, label=label, alpha=0.85)
+            axis.bar(x, counts, width=BIN_SECONDS, align="edge", bottom=bottom, color=shade, label=label)
+            bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
         for text, at in marks.items():
             axis.axvline(at - zero, color="black", linestyle="--", linewidth=1)
             axis.text(at - zero, axis.get_ylim()[1] * 0.92, f" {text}", fontsize=8, va="top")
