@@ -11,7 +11,7 @@ export PULUMI_CONFIG_PASSPHRASE ?=
 
 # Targets that need a tool are refused when make reads this file, before any recipe (the venv
 # included) runs, with exactly one line that says how to get the tool.
-NEEDS_PULUMI := up preview stack status history cutover rollback destroy
+NEEDS_PULUMI := up preview stack status history cutover rollback recover destroy
 NEEDS_CLUSTER := smoke
 again = then run make $(MAKECMDGOALS) again
 ifneq ($(filter $(NEEDS_PULUMI),$(MAKECMDGOALS)),)
@@ -50,15 +50,17 @@ BGCTL_POLICY = $(if $(POLICY_PACK),--policy-pack $(POLICY_PACK),--no-policy-pack
 BGCTL_OPTS = --stack $(STACK)$(if $(APP), --app $(APP))
 
 .PHONY: help venv lock policies-shared test lint typecheck unit up preview stack bench smoke status history cutover \
-	rollback render destroy toolchain cluster cluster-down e2e
+	rollback recover render destroy toolchain cluster cluster-down e2e
 help:
-	@echo "make up [YES=1] create the venv and the $(STACK) stack if missing, then pulumi up (current kube context)"
-	@echo "make preview   pulumi preview --diff of the $(STACK) stack; with COLOR=green, a checked cutover preview"
+	@echo "make up [YES=1] create the venv and the $(STACK) stack if missing, then pulumi up --refresh (current kube context)"
+	@echo "make preview   pulumi preview --refresh --diff of the $(STACK) stack; with COLOR=green, a checked cutover preview"
 	@echo "make render    the Kubernetes objects the $(STACK) stack would create, as YAML (no Pulumi CLI, no cluster)"
 	@echo "make status    active and idle color, versions, replicas and the last cutovers (APP=name for one of several)"
 	@echo "make history   the cutover timeline from stack history"
 	@echo "make cutover COLOR=green [YES=1]     preview, check, confirm, then pulumi up"
-	@echo "make rollback [TO_VERSION=N] [YES=1] switch back to the color of the newest successful earlier update"
+	@echo "make rollback [TO_VERSION=N] [NOW=1] [YES=1] switch back to the color of the newest successful earlier update"
+	@echo "               (NOW=1: the Service's selector is written first, in one API call, then pulumi up records it)"
+	@echo "make recover [YES=1] after an update that died (killed, machine lost): clear its lock, then pulumi up to the config"
 	@echo "make destroy [YES=1] confirm, lift the protection of the Service and namespace, then destroy the $(STACK) stack"
 	@echo "make smoke     a one-off pod calls the frontend $(SMOKE_REQUESTS) times and prints which backend version answered"
 	@echo "make stack     create (or select) the $(STACK) stack on the local state backend"
@@ -66,6 +68,7 @@ help:
 	@echo "make lock      pin the runtime (requirements.txt) and development (requirements-dev.txt) environments again"
 	@echo "make test      lint, type check and tests (no Pulumi CLI or cluster needed): make lint, make typecheck, make unit"
 	@echo "make bench     time and memory of evaluating the program, 1 to 200 apps"
+	@echo "make bench-engine [RUNS=5]  cutover times through pulumi, bgctl and kubectl on the real node (make cluster NODE=real first)"
 	@echo "make policies-shared  copy the names and image grammar the policy pack checks against into it"
 	@echo "make toolchain build (or reuse) the Pulumi CLI, YAML host, Kubernetes provider and control plane from Go modules"
 	@echo "               NODE=real: and the real node's parts (containerd, runc, CNI, kubelet, kube-proxy, kube-router, CoreDNS)"
@@ -105,12 +108,13 @@ stack:
 	@mkdir -p .pulumi
 	pulumi stack select --create $(STACK) --non-interactive
 
+# --refresh: what was changed by hand in the cluster (a selector, a replica count) shows in the plan and is put back.
 up: stack venv
-	pulumi up --stack $(STACK) --diff $(POLICY_FLAGS)$(if $(YES), --yes)
+	pulumi up --stack $(STACK) --refresh --diff $(POLICY_FLAGS)$(if $(YES), --yes)
 
 # With COLOR, a cutover preview that refuses anything but selector and replica changes; without, the plain diff.
 preview: stack venv
-	$(if $(COLOR),$(BGCTL) preview $(COLOR) $(BGCTL_OPTS) $(BGCTL_POLICY),pulumi preview --stack $(STACK) --diff $(POLICY_FLAGS))
+	$(if $(COLOR),$(BGCTL) preview $(COLOR) $(BGCTL_OPTS) $(BGCTL_POLICY),pulumi preview --stack $(STACK) --refresh --diff $(POLICY_FLAGS))
 
 status: venv
 	$(BGCTL) status $(BGCTL_OPTS)
@@ -123,7 +127,10 @@ cutover: venv
 	$(BGCTL) cutover $(COLOR) $(BGCTL_OPTS) $(BGCTL_POLICY)$(if $(YES), --yes)
 
 rollback: venv
-	$(BGCTL) rollback $(BGCTL_OPTS) $(BGCTL_POLICY)$(if $(TO_VERSION), --to-version $(TO_VERSION))$(if $(YES), --yes)
+	$(BGCTL) rollback $(BGCTL_OPTS) $(BGCTL_POLICY)$(if $(TO_VERSION), --to-version $(TO_VERSION))$(if $(NOW), --now)$(if $(YES), --yes)
+
+recover: venv
+	$(BGCTL) recover $(BGCTL_OPTS) $(BGCTL_POLICY)$(if $(YES), --yes)
 
 # The policy pack is published alone, so it carries a copy of the program's names and image grammar;
 # a test keeps the copies equal to the originals.
@@ -180,3 +187,8 @@ e2e: toolchain
 	$(PY) -m e2e.cluster down
 	trap 'rc=$$?; $(PY) -m e2e.cluster down || rc=1; exit $$rc' EXIT; \
 		$(PY) -m e2e.cluster up --node $(NODE_KIND) && BLUEGREEN_E2E_REQUIRED=1 $(VENV)/bin/pytest e2e -v -s
+
+# Needs the real node: make cluster NODE=real first. Cuts over on a copy of the checkout, then destroys its stack.
+.PHONY: bench-engine
+bench-engine: venv
+	$(PY) -m bench.engine$(if $(RUNS), --runs $(RUNS))

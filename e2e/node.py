@@ -311,27 +311,7 @@ def _start_control_plane(deadline: float) -> None:
         "--initial-cluster=default=http://127.0.0.1:2380",
         "--listen-metrics-urls=http://127.0.0.1:2381",
     )
-    _daemon(
-        "kube-apiserver",
-        tool("kube-apiserver"),
-        "--etcd-servers=http://127.0.0.1:2379",
-        "--bind-address=127.0.0.1",
-        f"--advertise-address={NODE_IP}",
-        f"--secure-port={API_PORT}",
-        f"--tls-cert-file={pki / 'apiserver.crt'}",
-        f"--tls-private-key-file={pki / 'apiserver.key'}",
-        f"--client-ca-file={pki / 'ca.crt'}",
-        f"--token-auth-file={pki / 'tokens.csv'}",
-        "--authorization-mode=Node,RBAC",
-        "--enable-admission-plugins=NodeRestriction",
-        f"--service-cluster-ip-range={SERVICE_CIDR}",
-        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-        f"--service-account-key-file={pki / 'sa.pub'}",
-        f"--service-account-signing-key-file={pki / 'sa.key'}",
-        "--kubelet-preferred-address-types=InternalIP",
-        f"--kubelet-client-certificate={pki / 'kubelet-client.crt'}",
-        f"--kubelet-client-key={pki / 'kubelet-client.key'}",
-    )
+    _start_api_server()
     _wait(lambda: kubectl("get", "--raw", "/readyz").strip() == "ok", "the API server's /readyz", deadline)
     # After /readyz: the bootstrap RBAC roles they read at start exist by then.
     kubeconfig = etc / "controller-manager.kubeconfig"
@@ -361,6 +341,46 @@ def _start_control_plane(deadline: float) -> None:
         "--bind-address=127.0.0.1",
         "--leader-elect=false",
     )
+
+
+def _start_api_server() -> None:
+    pki = LAYOUT.pki
+    _daemon(
+        "kube-apiserver",
+        tool("kube-apiserver"),
+        "--etcd-servers=http://127.0.0.1:2379",
+        "--bind-address=127.0.0.1",
+        f"--advertise-address={NODE_IP}",
+        f"--secure-port={API_PORT}",
+        f"--tls-cert-file={pki / 'apiserver.crt'}",
+        f"--tls-private-key-file={pki / 'apiserver.key'}",
+        f"--client-ca-file={pki / 'ca.crt'}",
+        f"--token-auth-file={pki / 'tokens.csv'}",
+        "--authorization-mode=Node,RBAC",
+        "--enable-admission-plugins=NodeRestriction",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+        f"--service-account-key-file={pki / 'sa.pub'}",
+        f"--service-account-signing-key-file={pki / 'sa.key'}",
+        "--kubelet-preferred-address-types=InternalIP",
+        f"--kubelet-client-certificate={pki / 'kubelet-client.crt'}",
+        f"--kubelet-client-key={pki / 'kubelet-client.key'}",
+    )
+
+
+def stop_api_server() -> None:
+    """Stop the API server (SIGTERM, as a control-plane restart does) and wait until it has exited."""
+    tracked = _load()
+    stopped = [entry for entry in tracked if entry.name == "kube-apiserver"]
+    _signal_and_wait(stopped)
+    _PROCESSES.write_text(json.dumps([asdict(e) for e in tracked if e not in stopped], indent=2) + "\n")
+
+
+def start_api_server(timeout: float = 60) -> None:
+    """Start the API server again, with the same flags, and wait until it answers /readyz."""
+    _start_api_server()
+    ready = lambda: kubectl("get", "--raw", "/readyz").strip() == "ok"  # noqa: E731
+    _wait(ready, "the API server's /readyz", time.monotonic() + timeout)
 
 
 def _ctr(*args: str | Path) -> list[str | Path]:

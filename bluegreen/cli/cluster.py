@@ -11,6 +11,7 @@ The `kubernetes` package is imported only here, and this module only by `rollbac
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -24,17 +25,16 @@ from bluegreen.naming import Color
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient, V1Deployment
 
-FIELD_MANAGER: Final = "pulumi-kubernetes"
-"""The field manager of the selector write: the name the stack's provider adopts, so no conflict follows.
+FIELD_MANAGER: Final = "bgctl"
+"""The field manager of the selector write: the Service's managedFields then name who moved its traffic.
 
-A merge patch is an Update: its manager takes `spec.selector.color` away from the provider's server-side apply
-manager (`pulumi-kubernetes-<suffix>`). The `pulumi up` that follows applies the same color, so it shares the field
-with that manager and meets no conflict whatever the name; the next cutover, which changes the color, would
-conflict with any manager that still holds it. The provider (pulumi-kubernetes 4.x, `fixCSAFieldManagers`) merges
-the fields of an Update entry named `pulumi-kubernetes` (its own name under client-side apply) into its apply
-manager on its next real update of the object, and forces its previews over such an entry (`patchForce`), so the
-field is the stack's own again after the reconciling `up`. bgctl writes on the stack's behalf, and the request's
-User-Agent (`bgctl/<version>`) still names it in the API server's audit log.
+A merge patch is an Update, so this manager takes `spec.selector.color` from the provider's server-side apply
+manager (`pulumi-kubernetes-<suffix>`). The `pulumi up` that follows applies the same color: no conflict, the field
+is shared. The next cutover changes the color, which would conflict with this claim, but the active Service carries
+`pulumi.com/patchForce: "true"` (app/component.py): the provider's apply takes the field back, and the claim ends.
+(Without that annotation, the one safe name would be `pulumi-kubernetes`, whose Update entries the provider
+adopts on its next real update of the object.) The requests' User-Agent, `bgctl/<version>`, names bgctl in the
+API server's audit log too.
 """
 MERGE_PATCH: Final = "application/merge-patch+json"
 USER_AGENT: Final = f"bgctl/{version('bluegreen')}"
@@ -118,13 +118,23 @@ class Rollout:
         return None
 
 
+def _said(body: object) -> str:
+    """What an error answer says: its Status's message, else its text."""
+    text = body.decode(errors="replace") if isinstance(body, bytes) else str(body or "")
+    try:
+        message = json.loads(text).get("message")
+    except (ValueError, AttributeError):
+        message = None
+    return " ".join(str(message or text).split())[:300]
+
+
 def _call_failed(what: str, error: Exception) -> str:
     """A failed API call as one line: the call, and the server's answer or why it never came."""
     from kubernetes.client.exceptions import ApiException
 
     if isinstance(error, ApiException):
-        body = " ".join(str(error.body or "").split())[:200]
-        return f"{what} answered HTTP {error.status} {error.reason or ''}".rstrip() + (f": {body}" if body else "")
+        said = _said(error.body)
+        return f"{what} answered HTTP {error.status} {error.reason or ''}".rstrip() + (f": {said}" if said else "")
     return f"cannot reach the Kubernetes API server ({what}): {' '.join(str(error).split())}"
 
 

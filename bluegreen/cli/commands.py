@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import re
+import shlex
 import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Final, TextIO
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from pulumi import automation as auto
 
 from bluegreen import naming
 from bluegreen.cli import history as hist
+from bluegreen.cli import recovery
 from bluegreen.cli.errors import BgctlError
 from bluegreen.cli.plan import Kind, Plan, build_plan
 from bluegreen.cli.workspace import StackView, cli_error, pulumi_errors
+from bluegreen.config.model import AppSettings, Settings
 from bluegreen.config.stack import ConfigError, parse_stack_config
 from bluegreen.naming import COLORS, Color
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
 
 STATUS_CUTOVERS: Final = 5
 TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S UTC"
@@ -91,7 +98,12 @@ def status(view: StackView, console: Console) -> None:
         console.say(f"  {color + mark:<7}{version!s:<12}{replicas!s:<10}{view.outputs.get(f'{color}Image')}")
     console.say(f"  service: {view.outputs.get('serviceDns')} (ClusterIP {view.outputs.get('clusterIp')})")
     console.say(f"  preview: {view.outputs.get('previewServiceName')} (selects {naming.other_color(serving)})")
-    if configured is not None and configured != serving:
+    interrupted = recovery.interruption(view)
+    if interrupted is not None:
+        console.say(f"  interrupted: {interrupted.line(view.name)}")
+        console.say(f"  {_traffic_in_cluster(view, serving, configured)}")
+        console.say(f"  recover with: make recover (or: bgctl recover --stack {view.name} --yes)")
+    elif configured is not None and configured != serving:
         console.say(f"  note: config says {configured} but {serving} serves: the next `pulumi up` switches traffic")
     console.say("last cutovers:")
     entries = view.history()
@@ -101,6 +113,65 @@ def status(view: StackView, console: Console) -> None:
     if not found:
         console.say("  (none in stack history)")
     _unnumbered_note(entries, console)
+
+
+def _traffic_in_cluster(view: StackView, recorded: Color, configured: Color | None) -> str:
+    """Where traffic is, read from the cluster: after a dead update the stack's state may not know."""
+    from bluegreen.cli import cluster  # the Kubernetes client loads only when an update died
+
+    said = f"the stack's state says {recorded}; the config says {configured or 'nothing'}"
+    try:
+        namespace = parse_stack_config(view.config, view.secret_keys).namespace
+        with cluster.connect(cluster.access(view.config)) as api:
+            color = cluster.selected_color(api, namespace, view.app)
+            if color not in COLORS:
+                return f"traffic: the cluster did not say which color Service {namespace}/{view.app} selects ({said})"
+            rollout = cluster.read_rollout(api, namespace, view.app, color)
+    except (BgctlError, ConfigError) as error:
+        return f"traffic: could not read the cluster ({' '.join(str(error).split())[:200]}; {said})"
+    return (
+        f"traffic is on {color}: Service {namespace}/{view.app} selects it in the cluster, {rollout.ready} of "
+        f"{rollout.desired} pod(s) ready ({said})"
+    )
+
+
+def recover(view: StackView, options: Options, console: Console) -> None:
+    """Clear a dead update's lock, refresh the state from the cluster, then `pulumi up` to the config."""
+    configured = hist.color_of(view.config, view.app)
+    running = recovery.running_update(view)
+    if running is not None:
+        elsewhere = (
+            "" if running.here else f"; if it is gone from {running.host}, run: pulumi cancel --stack {view.name}"
+        )
+        raise BgctlError(f"an update of stack {view.name} is running: {running.describe()}{elsewhere}; nothing changed")
+    interrupted = recovery.interruption(view)
+    if interrupted is not None:
+        console.say(f"{interrupted.line(view.name)}")
+        console.say(_traffic_in_cluster(view, view.serving_color(), configured))
+    else:
+        console.say(f"no interrupted update of stack {view.name}: bringing it to its config")
+    if not options.yes:
+        question = (
+            f"refresh stack {view.name} from the cluster, then pulumi up to its config ({view.app}: {configured})?"
+        )
+        if console.confirm is None:
+            raise BgctlError("not confirmed: stdin is not a terminal, pass --yes to recover without a prompt")
+        if not console.confirm(question):
+            raise BgctlError("cancelled: nothing changed")
+    progress = _Progress(console)
+    stopping = "pulumi ends its step safely; run bgctl recover again afterwards"
+    with _Interrupts(console, stopping), pulumi_errors(view.name):
+        if interrupted is not None and interrupted.locks:
+            console.say("clearing the dead update's lock (pulumi cancel) ...")
+            view.stack.cancel()
+        console.say("refreshing the stack's state from the cluster (pulumi refresh) ...")
+        view.stack.refresh(clear_pending_creates=True, color="never", message=f"bgctl recover {view.app}")
+        console.say(f"running pulumi up to the config ({view.app}: {configured}) ...")
+        result = view.up(f"bgctl recover {view.app}", progress, list(options.policy_packs))
+    update = _update_label(result.summary.version or _newest_number(view), result.summary.start_time)
+    console.say(
+        f"done: {view.app} serves {view.serving_color()} as the config says ({update}, {result.summary.result})"
+    )
 
 
 def history(view: StackView, console: Console) -> None:
@@ -115,8 +186,9 @@ def history(view: StackView, console: Console) -> None:
     _unnumbered_note(entries, console)
 
 
-def _check_target(view: StackView, target: Color, console: Console) -> Color:
-    """Refuse a cutover that cannot work before anything runs; return the color serving now."""
+def _checked_app(view: StackView, serving: Color, target: Color) -> tuple[Settings, AppSettings]:
+    """Refuse a switch from `serving` to `target` that cannot work, before anything runs; return the stack's
+    settings and the app's."""
     try:
         # The whole config, other namespaces too, so a near miss (`bluegren:activeColor`) is refused here.
         settings = parse_stack_config(view.config, view.secret_keys)
@@ -125,21 +197,26 @@ def _check_target(view: StackView, target: Color, console: Console) -> Color:
     app = next((a for a in settings.apps if a.name == view.app), None)
     if app is None:
         raise BgctlError(f"app {view.app!r} is in the stack outputs but not in its config")
-    serving = view.serving_color()
     if target == serving:
         raise BgctlError(f"{view.app} already serves {target} on stack {view.name}; nothing to cut over")
-    replicas = app.color(target).replicas
-    if replicas == 0:
+    if app.color(target).replicas == 0:
         raise BgctlError(
             f"{target} is configured with 0 replicas ({naming.PROJECT}:{target}Replicas): a cutover would send "
             f"{view.app}'s traffic to no pods; set {target}Replicas first"
         )
     if view.update_running():
         raise BgctlError(f"another update of stack {view.name} is already running; wait for it to finish")
+    return settings, app
+
+
+def _check_target(view: StackView, target: Color, console: Console) -> Color:
+    """Refuse a cutover that cannot work before anything runs; return the color serving now."""
+    serving = view.serving_color()
+    _, app = _checked_app(view, serving, target)
     if view.outputs.get(f"{target}Replicas") == 0:
         console.say(
-            f"note: {target} runs 0 pods now; the update scales it to {replicas} and waits for its rollout "
-            "before traffic moves, so this is not instant"
+            f"note: {target} runs 0 pods now; the update scales it to {app.color(target).replicas} and waits for its "
+            "rollout before traffic moves, so this is not instant"
         )
     return serving
 
@@ -203,6 +280,12 @@ class _Progress:
         elif event.res_op_failed_event is not None:
             meta = event.res_op_failed_event.metadata
             self.console.say(f"  FAILED {meta.op.value:<6} {meta.type} {meta.urn.rsplit('::', 1)[-1]}")
+        elif event.policy_event is not None:
+            # An update checks its plan too: after `rollback --now`, which runs no preview, this is where it happens.
+            violation = _violation(event.policy_event)
+            self.console.say(f"  policy {violation}")
+            if event.policy_event.enforcement_level == MANDATORY:
+                self.errors.append(f"REFUSED by the policy pack: {violation}")
         elif event.diagnostic_event is not None:
             diagnostic = event.diagnostic_event
             message = " ".join(diagnostic.message.split())
@@ -261,17 +344,17 @@ class _Interrupts:
 
     SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
 
-    def __init__(self, console: Console) -> None:
+    CUTOVER: Final = "waiting for pulumi to end its update, then the config is made to match where traffic is"
+
+    def __init__(self, console: Console, what_happens: str = CUTOVER) -> None:
         self.console = console
+        self.what_happens = what_happens
         self.seen = False
         self._previous: dict[int, Any] = {}
 
     def _note(self, signum: int, frame: object) -> None:
         if not self.seen:
-            self.console.say(
-                f"{signal.Signals(signum).name} received: waiting for pulumi to end its update, then the config is "
-                "made to match where traffic is"
-            )
+            self.console.say(f"{signal.Signals(signum).name} received: {self.what_happens}")
         self.seen = True
 
     def __enter__(self) -> _Interrupts:
@@ -334,7 +417,7 @@ def _failed(
     )
 
 
-def rollback(view: StackView, to_number: int | None, options: Options, console: Console) -> None:
+def rollback(view: StackView, to_number: int | None, options: Options, console: Console, *, now: bool = False) -> None:
     serving = view.serving_color()
     entry, color = hist.rollback_target(view.history(), view.app, serving, to_number)
     summary = entry.summary
@@ -346,4 +429,179 @@ def rollback(view: StackView, to_number: int | None, options: Options, console: 
     )
     console.say("only the color changes: images, versions and replicas stay as configured now")
     to = f"v{entry.number}" if entry.number is not None else _update_label(None, summary.start_time)
-    cutover(view, color, options, console, reason=f"rollback to {to}")
+    if now:
+        _rollback_now(view, serving, color, options, console, reason=f"rollback --now to {to}")
+    else:
+        cutover(view, color, options, console, reason=f"rollback to {to}")
+
+
+def utc_now() -> datetime:
+    """The clock of "traffic moved at": the operator's own, to the millisecond."""
+    return datetime.now(UTC)
+
+
+def _moment(when: datetime, with_date: bool = True) -> str:
+    return f"{when:%Y-%m-%d %H:%M:%S}"[0 if with_date else 11 :] + f".{when.microsecond // 1000:03d} UTC"
+
+
+@dataclass(frozen=True)
+class _Switch:
+    """The switch `rollback --now` writes itself: one app's active Service, from the color serving to `target`."""
+
+    namespace: str
+    app: str
+    serving: Color
+    target: Color
+
+    @property
+    def service(self) -> str:
+        return f"{self.namespace}/{naming.service_name(self.app)}"
+
+
+_NOW_INTERRUPTED: Final = (
+    "nothing new starts; pulumi ends its update if one runs, and the config is made to match where traffic is"
+)
+
+
+def _rollback_now(
+    view: StackView, serving: Color, target: Color, options: Options, console: Console, reason: str
+) -> None:
+    """The emergency path: the previous color, Ready in the cluster, gets the traffic through one write of the
+    active Service's selector; then config and state are brought in line through the normal `pulumi up`."""
+    from bluegreen.cli import cluster  # the Kubernetes client loads for this command only
+
+    settings, app = _checked_app(view, serving, target)
+    switch = _Switch(settings.namespace, view.app, serving, target)
+    with cluster.connect(cluster.access(view.config)) as api:
+        _ready_to_serve(api, switch, app, console)
+        if not options.yes:
+            question = (
+                f"move {view.app}'s traffic on stack {view.name} from {serving} to {target} now "
+                f"(Service {switch.service} first, then pulumi up)?"
+            )
+            if console.confirm is None:
+                raise BgctlError("not confirmed: stdin is not a terminal, pass --yes to switch without a prompt")
+            if not console.confirm(question):
+                raise BgctlError("cancelled: nothing changed")
+            _ready_to_serve(api, switch, app, None)  # again: the answer may have taken a while
+        with _Interrupts(console, _NOW_INTERRUPTED) as interrupts:
+            _write_selector(api, switch)
+            moved = utc_now()
+            console.say(f"traffic moved: Service {switch.service} selects {target} at {_moment(moved)}")
+            _bring_in_line(view, switch, moved, options, console, interrupts, reason)
+
+
+def _ready_to_serve(api: ApiClient, switch: _Switch, app: AppSettings, console: Console | None) -> None:
+    """Read the target color's Deployment; refuse unless it can take all traffic this instant."""
+    from bluegreen.cli import cluster
+
+    target = switch.target
+    rollout = cluster.read_rollout(api, switch.namespace, switch.app, target)
+    if rollout.scaled_to_zero:
+        raise BgctlError(
+            f"{target} cannot take traffic at once: Deployment {rollout.name} is scaled to 0 replicas; use "
+            "`bgctl rollback` without --now, which scales it up first; nothing changed"
+        )
+    if (why := rollout.unready()) is not None:
+        raise BgctlError(f"{target} cannot take traffic at once: {why}; nothing changed")
+    configured = app.color(target).replicas
+    if console is not None and rollout.desired < configured:
+        console.say(
+            f"note: {target} runs {rollout.desired} of its {configured} configured replicas; it takes all traffic "
+            f"now, and the pulumi up that follows scales it to {configured}"
+        )
+
+
+def _write_selector(api: ApiClient, switch: _Switch) -> None:
+    """The one write: the active Service's selector color. Returns once the Service is known to select the target."""
+    from bluegreen.cli import cluster
+
+    try:
+        cluster.select(api, switch.namespace, switch.app, switch.target)
+    except cluster.SelectorNotWritten as error:
+        raise BgctlError(f"{error}; nothing changed, {switch.serving} serves") from error
+    except cluster.SelectorUnknown as error:
+        # Which color the Service selects now settles it (a read).
+        selected = cluster.selected_color(api, switch.namespace, switch.app)
+        if selected == switch.serving:
+            raise BgctlError(f"{error}; Service {switch.service} still selects {selected}: nothing changed") from error
+        if selected != switch.target:
+            raise BgctlError(
+                f"{error}; which color Service {switch.service} selects now is unknown: look with `kubectl "
+                f"--namespace {switch.namespace} get service {naming.service_name(switch.app)} "
+                "-o jsonpath={.spec.selector.color}`"
+            ) from error
+
+
+def _bring_in_line(
+    view: StackView,
+    switch: _Switch,
+    moved: datetime,
+    options: Options,
+    console: Console,
+    interrupts: _Interrupts,
+    reason: str,
+) -> None:
+    """The config names the target and `pulumi up` (policy packs and gate included) records the switch.
+
+    Traffic is on the target whatever happens here, so a failure never puts the config back: it says where traffic
+    is, what the config says, and the one command that brings the stack in line."""
+    key, _ = view.color_key()
+    target = switch.target
+
+    def half_done(what: str, configured: Color | None) -> BgctlError:
+        return _half_done(view, switch, moved, what, options, configured)
+
+    console.say(f"setting {key} = {target} and running pulumi up, which finds the selector already written ...")
+    try:
+        view.set_color(target)
+    except BgctlError as error:
+        what = "interrupted" if interrupts.seen else str(error)
+        raise half_done(f"setting {key} failed: {what}", _configured_color(view)) from error
+    if interrupts.seen:  # no update is started once interrupted
+        raise half_done("interrupted before pulumi up", target)
+    progress = _Progress(console)
+    try:
+        result = view.up(f"bgctl {reason} {view.app}: {switch.serving} -> {target}", progress, options.policy_packs)
+    except auto.CommandError as error:
+        said = progress.errors[0] if progress.errors else cli_error(error)
+        raise half_done(
+            f"pulumi up failed: {'interrupted' if interrupts.seen else _hook_reason(said)}", target
+        ) from error
+    update = _update_label(result.summary.version or _newest_number(view), result.summary.start_time)
+    console.say(f"done: {view.app} serves {target} ({update}, {result.summary.result})")
+    if interrupts.seen:
+        raise BgctlError(
+            f"interrupted, but the update had finished: {view.app} serves {target} and the config says so; "
+            "to go back: bgctl rollback"
+        )
+
+
+def _half_done(
+    view: StackView, switch: _Switch, moved: datetime, what: str, options: Options, configured: Color | None
+) -> BgctlError:
+    """Traffic moved but the stack does not record it yet: where traffic is, what the config says (None: unknown),
+    and the one command line that brings the stack in line, run as bgctl ran its own `up`."""
+    target = switch.target
+    says = f"the config says {configured}" if configured else "what the config says could not be read"
+    where = ["--stack", view.name, *(["--cwd", str(view.work_dir)] if view.work_dir != Path() else [])]
+    packs = [arg for pack in options.policy_packs for arg in ("--policy-pack", pack)]
+    command = shlex.join(["pulumi", "up", *where, *packs])
+    if configured != target:
+        key, path = view.color_key()
+        setting = shlex.join(["pulumi", "config", "set", *(["--path"] if path else []), key, target, *where])
+        command = f"{setting} && {command}"
+    return BgctlError(
+        f"rollback --now half done: traffic IS on {target} (Service {switch.service} selects it since "
+        f"{_moment(moved, with_date=False)}), but {what}; {says}; to bring the stack in line run: {command}"
+    )
+
+
+def _configured_color(view: StackView) -> Color | None:
+    """The app's color in the stack's config as the CLI reads it now; None when it cannot be read."""
+    try:
+        with pulumi_errors(view.name):
+            config = {key: value.value for key, value in view.stack.get_all_config().items()}
+    except BgctlError:
+        return None
+    return hist.color_of(config, view.app)

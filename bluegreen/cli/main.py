@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
 from typing import Final, NoReturn
 
 from bluegreen import naming
-from bluegreen.cli import commands
+from bluegreen.cli import commands, recovery
 from bluegreen.cli.errors import BgctlError
 from bluegreen.cli.workspace import StackView, open_stack
 from bluegreen.naming import Color
@@ -28,6 +29,15 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"bgctl: error: {message} (see bgctl --help)\n")
+
+
+class _Lines(argparse.HelpFormatter):
+    """Wraps each line of a description or epilog on its own, so a command's examples stay one per line."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(
+            textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent) for line in text.splitlines()
+        )
 
 
 def _color(value: str) -> Color:
@@ -50,38 +60,54 @@ COMMANDS: Final = {
     "status": (
         "active and idle color, versions, last cutovers",
         "Show which color serves, each color's version, image and replicas, and the last cutovers.",
-        "bgctl status --stack dev",
+        ("bgctl status --stack dev",),
     ),
     "history": (
         "the cutover timeline from stack history",
         "List every update of the stack with the color it left serving; rollback targets by number.",
-        "bgctl history --stack dev",
+        ("bgctl history --stack dev",),
     ),
     "preview": (
         "preview a switch to COLOR",
         "Preview a switch to COLOR without changing the stack's config; refuse anything but selector and replica "
         "changes. The project's policy pack runs unless --no-policy-pack.",
-        "bgctl preview green --stack dev",
+        ("bgctl preview green --stack dev",),
     ),
     "cutover": (
         "preview, confirm, then switch to COLOR",
         "Preview the switch to COLOR, ask, then pulumi up; the selector moves only after the pre-switch gate. "
         "On any failure or interrupt, the config is put back when traffic never moved.",
-        "bgctl cutover green --stack dev --yes",
+        ("bgctl cutover green --stack dev --yes",),
     ),
     "rollback": (
         "switch back to the color of an earlier update",
         "Switch back to the color of the newest successful earlier update that ran the other color, or of "
-        "update N; only the color changes.",
-        "bgctl rollback --stack dev --to-version 3",
+        "update N; only the color changes. With --now, in an emergency: no preview; once the cluster says that "
+        "color's Deployment is Ready, one write of the active Service's selector moves the traffic, then pulumi up "
+        "(policy pack and gate included) records it. Asks first unless --yes.",
+        ("bgctl rollback --stack dev --to-version 3", "bgctl rollback --stack dev --now --yes"),
+    ),
+    "recover": (
+        "finish after an update that died: its lock, then pulumi up",
+        "After a pulumi up that was killed (or whose machine was lost): say where traffic is in the cluster, clear "
+        "the stack's lock if its process is gone from this machine, refresh the state from the cluster, then run "
+        "the checked pulumi up to the stack's config (policy pack and gate included). Asks first unless --yes.",
+        ("bgctl recover --stack dev --yes",),
     ),
     "render": (
         "print the objects the stack would create, as YAML",
         "Print every Kubernetes object the stack's config describes, as YAML, with no Pulumi CLI and no cluster; "
         "bad config is refused as pulumi up would refuse it.",
-        "bgctl render --stack dev > objects.yaml",
+        ("bgctl render --stack dev > objects.yaml",),
     ),
 }
+
+
+def _epilog(examples: Sequence[str]) -> str:
+    """A command's examples as its help ends with them, one per line."""
+    if len(examples) == 1:
+        return f"example: {examples[0]}"
+    return "\n".join(["examples:", *(f"  {example}" for example in examples)])
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -111,13 +137,14 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def command(name: str, *parents: _Parser) -> argparse.ArgumentParser:
-        short, description, example = COMMANDS[name]
+        short, description, examples = COMMANDS[name]
         return sub.add_parser(
             name,
             parents=list(parents),
             help=short,
             description=description,
-            epilog=f"example: {example}",
+            epilog=_epilog(examples),
+            formatter_class=_Lines,
         )
 
     command("status", common)
@@ -135,7 +162,14 @@ def _parser() -> argparse.ArgumentParser:
         help=f"return to this update: {TO_VERSION_HELP} (3 or v3); "
         "default: the newest successful update that ran the other color",
     )
+    back.add_argument(
+        "--now",
+        action="store_true",
+        help="emergency: if that color's Deployment is Ready in the cluster, write the active Service's selector "
+        "at once (one API call), then pulumi up to record it; no preview",
+    )
     back.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    command("recover", common, checked).add_argument("--yes", action="store_true", help="do not ask for confirmation")
     return parser
 
 
@@ -156,7 +190,10 @@ def _confirm(question: str) -> bool:
 
 
 def run(argv: Sequence[str]) -> None:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "now", False) and args.allow_changes:
+        parser.error("--allow-changes checks a preview, and rollback --now runs none")
     console = commands.Console(confirm=_confirm if sys.stdin.isatty() else None)
     options = commands.Options(
         allow_changes=getattr(args, "allow_changes", False),
@@ -180,10 +217,15 @@ def run(argv: Sequence[str]) -> None:
         commands.history(view, console)
     elif args.command == "preview":
         commands.preview(view, args.color, options, console)
-    elif args.command == "cutover":
-        commands.cutover(view, args.color, options, console)
     else:
-        commands.rollback(view, args.to_version, options, console)
+        # One traffic-changing command per stack and project directory at a time: a second stops at once.
+        with recovery.exclusive(view, args.command):
+            if args.command == "cutover":
+                commands.cutover(view, args.color, options, console)
+            elif args.command == "recover":
+                commands.recover(view, options, console)
+            else:
+                commands.rollback(view, args.to_version, options, console, now=args.now)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

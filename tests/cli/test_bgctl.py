@@ -37,30 +37,6 @@ def cutover_config(base: dict[str, Any], color: str) -> dict[str, Any]:
     return {**base, "activeColor": color}
 
 
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
-    base = dev_config()
-    built = fake_world.build(tmp_path, base)
-    built.state["plans"] = {
-        "green": fake_world.steps(run_program(base), run_program(cutover_config(base, "green"))),
-        "blue": fake_world.steps(run_program(cutover_config(base, "green")), run_program(base)),
-    }
-    built.save()
-    monkeypatch.setenv("PATH", built.env()["PATH"])
-    monkeypatch.setenv("FAKE_PULUMI_STATE", str(built.state_path))
-    return built
-
-
-@pytest.fixture
-def bgctl(world: World, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    def run(*args: str) -> Result:
-        code = main([*args, "--work-dir", str(world.work_dir)])
-        captured = capsys.readouterr()
-        return code, captured.out.splitlines(), captured.err.splitlines()
-
-    return run
-
-
 def command(call: list[str]) -> list[str]:
     """A logged CLI call without the `--non-interactive` flag the SDK adds."""
     return [arg for arg in call if arg != "--non-interactive"]
@@ -238,16 +214,19 @@ def test_a_project_without_a_policy_pack_is_refused_unless_one_is_named_or_none_
     assert [c for c in world.calls() if command(c)[:1] in (["preview"], ["up"], ["config"])] == []
 
 
-def test_version_and_every_commands_help_has_a_description_and_an_example(capsys: pytest.CaptureFixture[str]) -> None:
+def test_version_and_every_commands_help_has_a_description_and_its_examples(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as done:
         main(["--version"])
     assert (done.value.code, capsys.readouterr().out) == (0, f"bgctl {version('bluegreen')}\n")
-    for name, (_, description, example) in COMMANDS.items():
+    for name, (_, description, examples) in COMMANDS.items():
         with pytest.raises(SystemExit):
             main([name, "--help"])
-        shown = "".join(capsys.readouterr().out.split())  # as wrapped for the terminal, without the spaces
+        out = capsys.readouterr().out
+        shown = "".join(out.split())  # as wrapped for the terminal, without the spaces
         assert "".join(description.split()) in shown, name
-        assert shown.endswith("".join(f"example: {example}".split())), name
+        assert examples, name
+        ending = [f"example: {examples[0]}"] if len(examples) == 1 else ["examples:", *(f"  {e}" for e in examples)]
+        assert out.splitlines()[-len(ending) :] == ending, name  # one per line, whole
 
 
 def test_preview_names_the_policy_that_stops_the_plan(world: World, bgctl: Callable[..., Result]) -> None:

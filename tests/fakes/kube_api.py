@@ -1,13 +1,23 @@
 """A stand-in Kubernetes API server on 127.0.0.1: it answers the paths the official client calls for the
-pre-switch gate with JSON shaped like a real API server's, so the client's URLs, auth and parsing all run."""
+pre-switch gate and for `bgctl rollback --now` with JSON shaped like a real API server's, so the client's URLs,
+auth and parsing all run.
+
+Writes: a Service takes a JSON merge patch (RFC 7386) or a strategic merge patch without lists (for maps the
+two are the same), and answers with the patched object; a patch that changes it bumps its resourceVersion,
+one that changes nothing leaves it as it was, as on a real server. A content type the real server refuses gets
+its 415; one it accepts but the stand-in does not model (JSON patch, apply) gets a 500 that says so.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -23,16 +33,22 @@ def deployment(
     updated: int = 2,
     available: int = 2,
     total: int | None = None,
+    ready: int | None = None,
     generation: int = 3,
     observed: int = 3,
 ) -> dict[str, Any]:
+    """A Deployment as the API server returns it; `ready` defaults to `available` (available pods are ready)."""
     labels = {"app": "backend", "color": color}
-    status: dict[str, Any] = {
-        "observedGeneration": observed,
+    counts = {
         "replicas": updated if total is None else total,
         "updatedReplicas": updated,
-        "readyReplicas": available,
+        "readyReplicas": available if ready is None else ready,
         "availableReplicas": available,
+    }
+    status: dict[str, Any] = {
+        "observedGeneration": observed,
+        # Counts of 0 are left out (omitempty), as a color scaled to 0 shows them.
+        **{key: value for key, value in counts.items() if value},
         "terminatingReplicas": 0,  # reported since Kubernetes 1.33 (tests/fixtures/real_api/)
         "conditions": [
             {
@@ -81,7 +97,7 @@ def deployment(
     }
 
 
-def service(name: str, color: str) -> dict[str, Any]:
+def service(name: str, color: str, app: str = "backend") -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -89,7 +105,7 @@ def service(name: str, color: str) -> dict[str, Any]:
             "name": name,
             "namespace": NAMESPACE,
             "resourceVersion": "815",
-            "labels": {"app": "backend"},
+            "labels": {"app": app},
             "uid": "6a1f2b7e-7a55-4c8e-8d0e-1b2c3d4e5f60",
             "creationTimestamp": "2025-05-01T09:00:00Z",
         },
@@ -97,7 +113,7 @@ def service(name: str, color: str) -> dict[str, Any]:
             "type": "ClusterIP",
             "clusterIP": "10.96.0.12",
             "clusterIPs": ["10.96.0.12"],
-            "selector": {"app": "backend", "color": color},
+            "selector": {"app": app, "color": color},
             "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
             "sessionAffinity": "None",
         },
@@ -207,6 +223,27 @@ def _matches(labels: dict[str, str], selector: str) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class Failure:
+    """An error the API server answers a request with, as a Status; `written` when it comes after the write
+    (a 504 from a proxy, or the API server's own timeout, once etcd has the change)."""
+
+    code: int
+    reason: str
+    message: str
+    written: bool = False
+
+
+@dataclass(frozen=True)
+class Patch:
+    """A PATCH as the API server received it."""
+
+    path: str
+    content_type: str
+    body: Any
+    user_agent: str
+
+
 @dataclass
 class Cluster:
     """What the fake API server holds, and every request it answered."""
@@ -218,6 +255,43 @@ class Cluster:
     """Decoded `<pod name>:<port>/proxy<path>` -> (status, body[, content type]) the proxied pod answers."""
     requests: list[str] = field(default_factory=list)
     """`METHOD /decoded/path?query` of every request, in order."""
+    patches: list[Patch] = field(default_factory=list)
+    failures: dict[str, Failure] = field(default_factory=dict)
+    """`METHOD /decoded/path` -> the error that request gets."""
+    interrupt: str | None = None
+    """`METHOD /decoded/path` during which the client's process gets a SIGINT, as from a Ctrl-C in its terminal
+    (after a write is made, before it is answered)."""
+    journal: Path | None = None
+    """A JSON-lines file each request is also appended to, as `["kube-api", "METHOD /path?query"]`: the fake
+    `pulumi` logs its calls to the same file, so one timeline holds both."""
+
+
+MERGE_PATCH = "application/merge-patch+json"
+STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
+PATCH_TYPES = ("application/json-patch+json", MERGE_PATCH, STRATEGIC_MERGE_PATCH, "application/apply-patch+yaml")
+"""What the API server accepts on a built-in type's PATCH, in its order (k8s.io/apiserver, endpoints/installer.go)."""
+UNSUPPORTED_PATCH = (
+    f"the body of the request was in an unknown format - accepted media types include: {', '.join(PATCH_TYPES)}"
+)
+FORCE_NOT_APPLY = 'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch'
+
+
+def merge_patch(target: Any, patch: Any, *, lists: bool = True) -> Any:
+    """RFC 7386: a JSON merge patch applied to `target` (a copy); `null` removes a key.
+
+    With `lists` False (a strategic merge patch) a list in the patch is refused: its merge keys are not modelled.
+    """
+    if not isinstance(patch, dict):
+        if isinstance(patch, list) and not lists:
+            raise NotImplementedError("the fake API server does not model strategic merge of lists")
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value, lists=lists)
+    return json.loads(json.dumps(merged))
 
 
 def _status(code: int, reason: str, message: str) -> dict[str, Any]:
@@ -243,19 +317,86 @@ class _Handler(BaseHTTPRequestHandler):
             data = body
         else:
             data = (json.dumps(body) if content_type == "application/json" else str(body)).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(code)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client went away first (interrupted): nobody to tell
+            self.close_connection = True
 
-    def do_GET(self) -> None:
+    def _received(self, method: str) -> tuple[str, str] | None:
+        """Log the request; answer 401 without the token, or its injected failure. Else (path, query)."""
         url = urlsplit(self.path)
         path = unquote(url.path)  # the API server routes on the decoded path, as Go's net/http hands it over
-        self.cluster.requests.append(f"GET {path}" + (f"?{unquote(url.query)}" if url.query else ""))
+        line = f"{method} {path}" + (f"?{unquote(url.query)}" if url.query else "")
+        self.cluster.requests.append(line)
+        if self.cluster.journal is not None:
+            with self.cluster.journal.open("a") as journal:
+                journal.write(json.dumps(["kube-api", line]) + "\n")
         if self.headers.get("Authorization") != f"Bearer {TOKEN}":
             self._send(401, _status(401, "Unauthorized", "Unauthorized"))
+            return None
+        failure = self.cluster.failures.get(f"{method} {path}")
+        if failure is not None and not failure.written:
+            self._send(failure.code, _status(failure.code, failure.reason, failure.message))
+            return None
+        return path, url.query
+
+    def _interrupt_on(self, method: str, path: str) -> None:
+        if self.cluster.interrupt == f"{method} {path}":
+            os.kill(os.getpid(), signal.SIGINT)
+
+    def do_PATCH(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        received = self._received("PATCH")
+        if received is None:
             return
+        path, query = received
+        content_type = self.headers.get("Content-Type", "")
+        services = f"/api/v1/namespaces/{NAMESPACE}/services/"
+        name = path[len(services) :] if path.startswith(services) else ""
+        if not name or "/" in name:
+            self._send(404, _status(404, "NotFound", "the server could not find the requested resource"))
+            return
+        if content_type not in PATCH_TYPES:
+            self._send(415, _status(415, "UnsupportedMediaType", UNSUPPORTED_PATCH))
+            return
+        if content_type not in (MERGE_PATCH, STRATEGIC_MERGE_PATCH):
+            self._send(500, _status(500, "InternalError", f"the fake API server does not model {content_type}"))
+            return
+        if "force" in parse_qs(query):
+            self._send(422, _status(422, "Invalid", FORCE_NOT_APPLY))
+            return
+        patch = json.loads(body)
+        self.cluster.patches.append(Patch(path, content_type, patch, self.headers.get("User-Agent", "")))
+        found = self.cluster.services.get(name)
+        if found is None:
+            self._send(404, _status(404, "NotFound", f'services "{name}" not found'))
+            return
+        try:
+            patched = merge_patch(found, patch, lists=content_type == MERGE_PATCH)
+        except NotImplementedError as error:
+            self._send(500, _status(500, "InternalError", str(error)))
+            return
+        if patched != found:
+            version = int(found["metadata"]["resourceVersion"]) + 1
+            patched["metadata"]["resourceVersion"] = str(version)
+            self.cluster.services[name] = patched
+        self._interrupt_on("PATCH", path)
+        failure = self.cluster.failures.get(f"PATCH {path}")
+        if failure is not None:  # one that comes after the write
+            self._send(failure.code, _status(failure.code, failure.reason, failure.message))
+            return
+        self._send(200, self.cluster.services[name])
+
+    def do_GET(self) -> None:
+        received = self._received("GET")
+        if received is None:
+            return
+        path, query = received
+        self._interrupt_on("GET", path)
         services = f"/api/v1/namespaces/{NAMESPACE}/services/"
         pods = f"/api/v1/namespaces/{NAMESPACE}/pods"
         if path.startswith(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/"):
@@ -273,7 +414,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._send(200, found)
         elif path == pods:
-            wanted = parse_qs(url.query).get("labelSelector", [""])[0]
+            wanted = parse_qs(query).get("labelSelector", [""])[0]
             items = [p for p in self.cluster.pods if _matches(p["metadata"]["labels"], wanted)]
             self._send(
                 200, {"apiVersion": "v1", "kind": "PodList", "metadata": {"resourceVersion": "9001"}, "items": items}

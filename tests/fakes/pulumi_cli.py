@@ -47,6 +47,11 @@ def _save(state: dict[str, Any]) -> None:
     _state_path().write_text(json.dumps(state, indent=2))
 
 
+def _lock_dir(stack: str) -> Path:
+    """Where the file backend keeps the stack's locks: <backend>/.pulumi/locks/organization/<project>/<stack>."""
+    return _state_path().parent / "backend" / ".pulumi" / "locks" / "organization" / "bluegreen" / stack
+
+
 def _fail(message: str, code: int = 255) -> None:
     print(message, file=sys.stderr)
     raise SystemExit(code)
@@ -182,6 +187,10 @@ def main(argv: list[str]) -> None:
     if args[:1] == ["version"]:
         print(f"v{VERSION}")
         return
+    if args[:1] == ["whoami"]:
+        # The file backend, as `pulumi whoami --json` prints it (v3.274.1): no organizations key.
+        print(json.dumps({"user": "root", "url": f"file://{_state_path().parent / 'backend'}"}, indent=2))
+        return
     if stack not in state["stacks"]:
         _fail(f"error: no stack named '{stack}' found")
     if args[:2] == ["stack", "select"]:
@@ -209,7 +218,12 @@ def main(argv: list[str]) -> None:
             json.dumps(
                 {
                     "version": 3,
-                    "deployment": {"manifest": {"time": "2025-05-01T10:00:00Z"}, "resources": state["resources"]},
+                    "deployment": {
+                        "manifest": {"time": "2025-05-01T10:00:00Z"},
+                        "resources": state["resources"],
+                        # What a killed update leaves (the real CLI omits the key when there is none).
+                        **({"pending_operations": state["pending"]} if state.get("pending") else {}),
+                    },
                 }
             )
         )
@@ -240,8 +254,24 @@ def main(argv: list[str]) -> None:
     if args[:1] == ["config"]:
         print(json.dumps(config_json(_read_config(stack))))
         return
+    locks = sorted(_lock_dir(stack).glob("*.json"))
+    if args[:1] == ["cancel"]:
+        # The file backend's `pulumi cancel --yes` (v3.274.1) deletes the stack's lock files.
+        for lock in locks:
+            lock.unlink()
+        print(f"The currently running update for '{stack}' has been canceled!")
+        return
+    if args[:1] == ["refresh"]:
+        if locks:
+            _fail(LOCKED)
+        state.pop("pending", None)  # refresh clears pending operations (creates only with --clear-pending-creates)
+        entry = _history_entry(state, _read_config(stack), "succeeded", _flag(args, "--message") or "")
+        state["history"].insert(0, {**entry, "kind": "refresh", "resourceChanges": {"same": 11}})
+        _save(state)
+        print(f"Refreshing ({stack}):")
+        return
     if args[:1] in (["preview"], ["up"]):
-        if args[0] == "up" and state.get("locked"):
+        if args[0] == "up" and (state.get("locked") or locks):
             _fail(LOCKED)
         if args[0] == "up" and state.get("interruptUp"):
             # A Ctrl-C in the terminal reaches bgctl as well as the CLI, which then cancels its update.

@@ -57,3 +57,60 @@ def test_the_stand_ins_pod_has_the_real_status_and_metadata_fields() -> None:
     # kwok's pods lack PodReadyToStartContainers, which a kubelet adds: the stand-in keeps the kubelet's.
     kinds = {c["type"] for c in got["status"]["conditions"]}
     assert {c["type"] for c in want["status"]["conditions"]} <= kinds
+
+
+@pytest.fixture
+def services() -> Iterator[tuple[kube.Cluster, Any]]:
+    """The stand-in with the active Service, and the official client's CoreV1Api on it."""
+    from kubernetes import client
+
+    state = kube.Cluster(services={"backend": kube.service("backend", "green")})
+    served = kube.serve(state)
+    api = next(served)
+    with gate.api_client(gate.KubeAccess(kubeconfig=kube.kubeconfig(api.url)), environ={}) as connected:
+        yield state, client.CoreV1Api(connected)
+    served.close()
+
+
+def test_the_stand_in_merges_a_patch_into_a_service_as_the_api_server_does(
+    services: tuple[kube.Cluster, Any],
+) -> None:
+    state, core = services
+
+    same = core.patch_namespaced_service("backend", kube.NAMESPACE, {"spec": {"selector": {"color": "green"}}})
+    moved = core.patch_namespaced_service(
+        "backend", kube.NAMESPACE, {"spec": {"selector": {"color": "blue"}}}, _content_type=kube.MERGE_PATCH
+    )
+    dropped = core.patch_namespaced_service(
+        "backend", kube.NAMESPACE, {"metadata": {"labels": None}}, _content_type=kube.MERGE_PATCH
+    )
+
+    # A patch that changes nothing is no write (same resourceVersion); a change is one; null removes a key (RFC 7386).
+    assert [s.metadata.resource_version for s in (same, moved, dropped)] == ["815", "816", "817"]
+    assert moved.spec.selector == {"app": "backend", "color": "blue"}
+    assert (moved.spec.cluster_ip, [p.name for p in moved.spec.ports]) == ("10.96.0.12", ["http"])
+    assert dropped.metadata.labels is None
+    # The client's default for a dict body is a strategic merge patch.
+    assert [p.content_type for p in state.patches] == [kube.STRATEGIC_MERGE_PATCH, kube.MERGE_PATCH, kube.MERGE_PATCH]
+
+
+@pytest.mark.parametrize(
+    ("options", "code", "message"),
+    [
+        ({"_content_type": "application/json"}, 415, kube.UNSUPPORTED_PATCH),
+        ({"_content_type": kube.MERGE_PATCH, "force": True}, 422, kube.FORCE_NOT_APPLY),
+    ],
+    ids=["plain-json", "force-without-apply"],
+)
+def test_the_stand_in_refuses_a_patch_the_api_server_refuses(
+    services: tuple[kube.Cluster, Any], options: dict[str, Any], code: int, message: str
+) -> None:
+    from kubernetes.client.exceptions import ApiException
+
+    state, core = services
+
+    with pytest.raises(ApiException) as refused:
+        core.patch_namespaced_service("backend", kube.NAMESPACE, {"spec": {"selector": {"color": "blue"}}}, **options)
+
+    assert (refused.value.status, json.loads(refused.value.body or "{}").get("message")) == (code, message)
+    assert state.services["backend"]["spec"]["selector"]["color"] == "green"

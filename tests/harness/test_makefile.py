@@ -17,6 +17,7 @@ PULUMI_TARGETS = [
     "status",
     "history",
     "rollback",
+    "recover",
     "cutover COLOR=green",
     "preview COLOR=green",
     "destroy",
@@ -95,7 +96,7 @@ def test_make_up_passes_yes_only_when_asked(tmp_path, yes, flag):
     result = _make(f"-n --assume-old=venv up {yes}".strip(), tmp_path, path)
     assert result.returncode == 0, result.stderr
     up = [line for line in result.stdout.splitlines() if line.startswith("pulumi up")]
-    assert up == [f"pulumi up --stack dev --diff --policy-pack policies{flag}"]
+    assert up == [f"pulumi up --stack dev --refresh --diff --policy-pack policies{flag}"]
 
 
 def _phony_targets() -> list[str]:
@@ -118,9 +119,11 @@ def test_make_help_lists_every_target(tmp_path):
         ("cutover COLOR=green POLICY_PACK=", ".venv/bin/bgctl cutover green --stack dev --no-policy-pack"),
         ("preview COLOR=green POLICY_PACK=", ".venv/bin/bgctl preview green --stack dev --no-policy-pack"),
         ("rollback POLICY_PACK=", ".venv/bin/bgctl rollback --stack dev --no-policy-pack"),
+        ("rollback NOW=1 YES=1", ".venv/bin/bgctl rollback --stack dev --policy-pack policies --now --yes"),
+        ("recover YES=1", ".venv/bin/bgctl recover --stack dev --policy-pack policies --yes"),
     ],
 )
-def test_an_empty_policy_pack_variable_turns_bgctls_default_pack_off(tmp_path, command, expected):
+def test_make_runs_bgctl_with_the_flags_its_variables_ask_for(tmp_path, command, expected):
     path = _bare_path(tmp_path)
     (tmp_path / "bin" / "pulumi").write_text("#!/bin/sh\nexit 0\n")
     (tmp_path / "bin" / "pulumi").chmod(0o755)

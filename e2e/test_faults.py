@@ -1,0 +1,224 @@
+"""On the real node: a cutover that is killed, an API server that goes away, two cutovers at once, and drift.
+
+Each case runs with the in-cluster probe sending (e2e/traffic.py) and asserts on the cluster, the stack
+and the traffic afterwards, then follows the README's runbook step for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from typing import Final
+
+import pytest
+
+from e2e import cluster, node, traffic
+from e2e.conftest import Shell
+from e2e.project import Project, on_the_real_node, tear_down
+from e2e.watch import Seen, Watch
+
+pytestmark = pytest.mark.skipif(
+    not cluster.is_real(), reason="needs the real node: make e2e (or make cluster NODE=real)"
+)
+
+NAMESPACE: Final = "bluegreen-dev"
+APP: Final = "backend"
+URL: Final = f"http://{APP}.{NAMESPACE}.svc.cluster.local/"
+DELAY_SECONDS: Final = 6
+KILL_LIMIT_SECONDS: Final = 120
+API_STOP_AFTER_SECONDS: Final = 3
+API_DOWN_SECONDS: Final = 10
+
+
+@pytest.fixture(scope="module")
+def project(shell: Shell) -> Iterator[Project]:
+    work = on_the_real_node(shell, "faults")
+    work.pulumi("config", "set", "bluegreen:scaleDownDelaySeconds", str(DELAY_SECONDS))
+    work.make("up", "YES=1")
+    yield work
+    tear_down(work)
+
+
+def selector_color(shell: Shell) -> str:
+    return str(shell.kubectl_json("get", "service", APP, "--namespace", NAMESPACE)["spec"]["selector"]["color"])
+
+
+def killed_when(
+    shell: Shell, project: Project, args: list[str], moment: Callable[[Seen], bool]
+) -> tuple[subprocess.Popen[str], list[Seen]]:
+    """Start `make ARGS` in its own process group and SIGKILL the whole group at the first event `moment` matches."""
+    with Watch(cluster.KUBECONFIG, NAMESPACE) as watch:
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            ["make", "--no-print-directory", *args],
+            cwd=project.root,
+            env={**shell.env, **project.env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            while watch.first(moment, after=started) is None:
+                if proc.poll() is not None or time.monotonic() - started > KILL_LIMIT_SECONDS:
+                    raise AssertionError(f"the moment never came: {list(watch)}")
+                time.sleep(0.02)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    return proc, list(watch)
+
+
+def serving(shell: Shell) -> str:
+    """The color the Service selects, checked to have Ready pods (the probe shows they answer)."""
+    color = selector_color(shell)
+    status = shell.kubectl_json("get", "deployment", f"{APP}-{color}", "--namespace", NAMESPACE)["status"]
+    assert (status.get("readyReplicas") or 0) >= 1, status
+    return color
+
+
+def config_color(project: Project) -> str:
+    return project.pulumi("config", "get", "bluegreen:activeColor").stdout.strip()
+
+
+def other(color: str) -> str:
+    return "green" if color == "blue" else "blue"
+
+
+def no_failures(probe: traffic.Probe) -> None:
+    for mode in traffic.MODES:
+        stream = probe.stream(mode)
+        assert stream.failed == [], (mode, stream.failed[:5])
+
+
+MOMENTS: Final[dict[str, Callable[[str, str], Callable[[Seen], bool]]]] = {
+    # The target color scaling up from 0 (idleReplicas: 0), before it is Available.
+    "target-rolling-out": lambda old, new: (
+        lambda e: e.kind == "Deployment" and e.name == f"{APP}-{new}" and e.replicas == 2 and (e.available or 0) < 2
+    ),
+    # The gate passed and the selector was written.
+    "gate-passed": lambda old, new: lambda e: e.kind == "Service" and e.name == APP and e.selector == new,
+    # The old color's replicas set to 0, its pods stopping.
+    "old-shrinking": lambda old, new: lambda e: e.kind == "Deployment" and e.name == f"{APP}-{old}" and e.replicas == 0,
+}
+
+
+@pytest.mark.parametrize("moment", list(MOMENTS))
+def test_a_cutover_killed_at_any_moment_keeps_traffic_on_a_ready_color_and_make_recover_finishes_it(
+    shell: Shell, project: Project, moment: str
+) -> None:
+    project.pulumi("config", "set", "bluegreen:idleReplicas", "0")
+    project.make("up", "YES=1")
+    old = serving(shell)
+    new = other(old)
+    with traffic.running(shell, NAMESPACE, URL, label="frontend") as probe:
+        time.sleep(2)
+        proc, _ = killed_when(shell, project, ["cutover", f"COLOR={new}", "YES=1"], MOMENTS[moment](old, new))
+        assert proc.returncode == -signal.SIGKILL or proc.returncode != 0
+        time.sleep(2)
+        now = serving(shell)
+        status = project.make("status")
+        recovered = project.make("recover", "YES=1")
+        time.sleep(2)
+    no_failures(probe)
+    assert now in (old, new)
+    assert "the last update of stack dev did not finish" in status.stdout, status.stdout
+    assert "recover with: make recover" in status.stdout, status.stdout
+    assert f"traffic is on {now}" in status.stdout, status.stdout
+    assert serving(shell) == config_color(project) == new, recovered.output
+    # Afterwards the stack works as before: a cutover and a rollback.
+    project.make("cutover", f"COLOR={old}", "YES=1")
+    assert serving(shell) == old
+    project.make("rollback", "YES=1")
+    assert serving(shell) == config_color(project) == new
+    project.pulumi("config", "rm", "bluegreen:idleReplicas")
+    project.make("up", "YES=1")
+
+
+def resources(project: Project) -> list[str]:
+    state = json.loads(project.pulumi("stack", "export").stdout)
+    return sorted(r["urn"] for r in state["deployment"]["resources"])
+
+
+def test_the_api_server_stopped_mid_cutover_loses_no_state_and_make_recover_converges(
+    shell: Shell, project: Project
+) -> None:
+    old = serving(shell)
+    new = other(old)
+    before = resources(project)
+    with traffic.running(shell, NAMESPACE, URL, label="frontend") as probe:
+        time.sleep(2)
+        proc = subprocess.Popen(
+            ["make", "--no-print-directory", "cutover", f"COLOR={new}", "YES=1"],
+            cwd=project.root,
+            env={**shell.env, **project.env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        time.sleep(API_STOP_AFTER_SECONDS)
+        node.stop_api_server()
+        time.sleep(API_DOWN_SECONDS)
+        node.start_api_server()
+        out, _ = proc.communicate(timeout=300)
+        time.sleep(2)
+    # kube-proxy keeps its rules while the API server is away: no request fails.
+    no_failures(probe)
+    print(out[-3000:], flush=True)
+    assert resources(project) == before
+    if proc.returncode == 0:
+        assert serving(shell) == config_color(project) == new
+    else:
+        errors = [line for line in out.splitlines() if line.startswith("bgctl: error:")]
+        assert len(errors) == 1, out[-3000:]
+        assert serving(shell) in (old, new)
+    project.make("recover", "YES=1")
+    assert serving(shell) == config_color(project)
+
+
+def test_two_cutovers_at_once_one_wins_the_other_stops_in_one_line_and_the_config_agrees(
+    shell: Shell, project: Project
+) -> None:
+    new = other(serving(shell))
+    command = ["make", "--no-print-directory", "cutover", f"COLOR={new}", "YES=1"]
+    env = {**shell.env, **project.env}
+    with traffic.running(shell, NAMESPACE, URL, label="frontend") as probe:
+        procs = [
+            subprocess.Popen(
+                command, cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
+            for _ in range(2)
+        ]
+        outs = [proc.communicate(timeout=300)[0] for proc in procs]
+    no_failures(probe)
+    codes = sorted(proc.returncode for proc in procs)
+    assert codes[0] == 0 and codes[1] != 0, outs
+    loser = outs[[proc.returncode for proc in procs].index(codes[1])]
+    errors = [line for line in loser.splitlines() if line.startswith("bgctl: error:")]
+    assert len(errors) == 1 and "another cutover of stack dev is running" in errors[0], loser
+    assert serving(shell) == config_color(project) == new
+
+
+def test_drift_by_hand_is_shown_by_make_preview_and_undone_by_make_up_and_the_next_cutover_works(
+    shell: Shell, project: Project
+) -> None:
+    old = serving(shell)
+    new = other(old)
+    shell.run(["kubectl", "scale", "deployment", f"{APP}-{old}", "--replicas=3", "--namespace", NAMESPACE])
+    patch = json.dumps({"spec": {"selector": {"app": APP, "color": new}}})
+    shell.run(["kubectl", "patch", "service", APP, "--namespace", NAMESPACE, "-p", patch])
+    preview = project.make("preview")
+    assert "kubernetes:core/v1:Service" in preview.stdout and "kubernetes:apps/v1:Deployment" in preview.stdout
+    assert f"backend-{old}" in preview.stdout
+    project.make("up", "YES=1")
+    assert serving(shell) == old
+    replicas = shell.kubectl_json("get", "deployment", f"{APP}-{old}", "--namespace", NAMESPACE)["spec"]["replicas"]
+    assert replicas == 2
+    done = project.make("cutover", f"COLOR={new}", "YES=1")
+    assert "conflict" not in done.output.lower()
+    assert serving(shell) == config_color(project) == new
