@@ -148,8 +148,10 @@ def _evict(api: ApiClient, switch: Switch, name: str, deadline: float, clock: Cl
         except ApiException as error:
             if error.status == 404:  # already gone
                 return True
-            if error.status != 429 or clock() > deadline:  # 429: the budget allows no disruption yet
+            if error.status != 429:  # 429: the budget allows no disruption yet
                 raise
+            if clock() > deadline:
+                return False
         time.sleep(EVICTION_RETRY_SECONDS)
 
 

@@ -261,6 +261,12 @@ class Cluster:
     interrupt: str | None = None
     """`METHOD /decoded/path` during which the client's process gets a SIGINT, as from a Ctrl-C in its terminal
     (after a write is made, before it is answered)."""
+    refuse_evictions: int = 0
+    """How many evictions to answer 429 whatever the pods' state (a budget that allows none)."""
+    warming: dict[str, int] = field(default_factory=dict)
+    """Pod name -> requests left before it turns Ready: an evicted pod's replacement starting."""
+    stale_endpoints: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
+    """Service -> (reads, pod names): its EndpointSlices list those pods for that many reads (the controller lags)."""
     journal: Path | None = None
     """A JSON-lines file each request is also appended to, as `["kube-api", "METHOD /path?query"]`: the fake
     `pulumi` logs its calls to the same file, so one timeline holds both."""
@@ -332,6 +338,20 @@ class _Handler(BaseHTTPRequestHandler):
         path = unquote(url.path)  # the API server routes on the decoded path, as Go's net/http hands it over
         line = f"{method} {path}" + (f"?{unquote(url.query)}" if url.query else "")
         self.cluster.requests.append(line)
+        for name, left in list(self.cluster.warming.items()):
+            if left > 1:
+                self.cluster.warming[name] = left - 1
+                continue
+            del self.cluster.warming[name]
+            for item in self.cluster.pods:
+                if item["metadata"]["name"] == name:
+                    item.update(
+                        pod(
+                            item["metadata"]["labels"]["color"],
+                            int(name.rsplit("-", 1)[1]),
+                            app=item["metadata"]["labels"]["app"],
+                        )
+                    )
         if self.cluster.journal is not None:
             with self.cluster.journal.open("a") as journal:
                 journal.write(json.dumps(["kube-api", line]) + "\n")
@@ -391,6 +411,36 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(200, self.cluster.services[name])
 
+    def do_POST(self) -> None:
+        """An eviction: refused while the budget allows none; else the pod goes and its ReplicaSet replaces it."""
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        received = self._received("POST")
+        if received is None:
+            return
+        path, _ = received
+        prefix, suffix = f"/api/v1/namespaces/{NAMESPACE}/pods/", "/eviction"
+        if not (path.startswith(prefix) and path.endswith(suffix)):
+            self._send(404, _status(404, "NotFound", "the server could not find the requested resource"))
+            return
+        name = path[len(prefix) : -len(suffix)]
+        found = next((p for p in self.cluster.pods if p["metadata"]["name"] == name), None)
+        if found is None:
+            self._send(404, _status(404, "NotFound", f'pods "{name}" not found'))
+            return
+        labels = found["metadata"]["labels"]
+        # The color's budget (maxUnavailable 1): no eviction while one of its pods is not Ready.
+        starting = [p for p in self.cluster.pods if p["metadata"]["labels"] == labels and not _pod_ready(p)]
+        if self.cluster.refuse_evictions > 0 or starting:
+            self.cluster.refuse_evictions = max(self.cluster.refuse_evictions - 1, 0)
+            self._send(429, _status(429, "TooManyRequests", DISRUPTION_BUDGET))
+            return
+        self.cluster.pods.remove(found)
+        index = max(int(p["metadata"]["name"].rsplit("-", 1)[1]) for p in [found, *self.cluster.pods]) + 1
+        replacement = pod(labels["color"], index, app=labels["app"], ready=False)
+        self.cluster.pods.append(replacement)
+        self.cluster.warming[replacement["metadata"]["name"]] = REPLACEMENT_READY_AFTER
+        self._send(201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201})
+
     def do_GET(self) -> None:
         received = self._received("GET")
         if received is None:
@@ -413,6 +463,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(404, _status(404, "NotFound", f'services "{name}" not found'))
             else:
                 self._send(200, found)
+        elif path == f"/apis/discovery.k8s.io/v1/namespaces/{NAMESPACE}/endpointslices":
+            wanted = parse_qs(query).get("labelSelector", [""])[0]
+            self._send(200, _endpoint_slices(self.cluster, wanted.partition("=")[2]))
         elif path == pods:
             wanted = parse_qs(query).get("labelSelector", [""])[0]
             items = [p for p in self.cluster.pods if _matches(p["metadata"]["labels"], wanted)]
@@ -432,6 +485,69 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(answer[0], answer[1], answer[2] if len(answer) == 3 else "text/plain; charset=utf-8")
         else:
             self._send(404, _status(404, "NotFound", "the server could not find the requested resource"))
+
+
+def _endpoint_slices(cluster: Cluster, service: str) -> dict[str, Any]:
+    """The Service's EndpointSlices as the EndpointSlice controller writes them: one slice, one endpoint per pod
+    its selector matches, `ready` from the pod's Ready condition (a terminating pod is never ready)."""
+    found = cluster.services.get(service)
+    selector = ",".join(f"{k}={v}" for k, v in ((found or {}).get("spec", {}).get("selector") or {}).items())
+    stale = cluster.stale_endpoints.get(service)
+    if stale is not None and stale[0] > 0:
+        cluster.stale_endpoints[service] = (stale[0] - 1, stale[1])
+        listed = [p for p in cluster.pods if p["metadata"]["name"] in stale[1]]
+    else:
+        listed = [p for p in cluster.pods if found is not None and _matches(p["metadata"]["labels"], selector)]
+    endpoints = []
+    for item in listed:
+        ready = _pod_ready(item)
+        endpoints.append(
+            {
+                "addresses": [item["status"]["podIP"]],
+                "conditions": {"ready": ready, "serving": ready, "terminating": False},
+                "targetRef": {
+                    "kind": "Pod",
+                    "namespace": NAMESPACE,
+                    "name": item["metadata"]["name"],
+                    "uid": item["metadata"]["uid"],
+                },
+                "nodeName": "kind-control-plane",
+            }
+        )
+    slices = [
+        {
+            "metadata": {
+                "name": f"{service}-x7k2p",
+                "generateName": f"{service}-",
+                "namespace": NAMESPACE,
+                "labels": {
+                    "kubernetes.io/service-name": service,
+                    "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+                },
+                "resourceVersion": "7001",
+            },
+            "addressType": "IPv4",
+            "endpoints": endpoints,
+            "ports": [{"name": "http", "port": 5678, "protocol": "TCP"}],
+        }
+    ]
+    return {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSliceList",
+        "metadata": {"resourceVersion": "7002"},
+        "items": slices if found is not None else [],
+    }
+
+
+DISRUPTION_BUDGET = "Cannot evict pod as it would violate the pod's disruption budget."
+REPLACEMENT_READY_AFTER = 3
+"""Requests to the fake after which an evicted pod's replacement is Ready."""
+
+
+def _pod_ready(item: dict[str, Any]) -> bool:
+    return "deletionTimestamp" not in item["metadata"] and any(
+        c["type"] == "Ready" and c["status"] == "True" for c in item["status"]["conditions"]
+    )
 
 
 @dataclass
