@@ -56,14 +56,17 @@ class Seen:
         self.waits: list[float] = []
 
 
-def run(cluster: tuple[kube.Cluster, str], inputs: tuple[object, object] = BLUE_TO_GREEN, **changes: object) -> Seen:
+def run(cluster: tuple[kube.Cluster, str], *inputs: object, **changes: object) -> Seen:
+    """The hook's body for `app()` with `changes`, on a switch from blue to green unless `inputs` (old, new) say."""
     seen = Seen()
+    old, new = inputs or BLUE_TO_GREEN
     settings = replace(app(), **changes)  # type: ignore[arg-type]
     after_switch.after_switch(
         settings,
         kube.NAMESPACE,
         gate.KubeAccess(kubeconfig=cluster[1]),
-        *inputs,  # type: ignore[arg-type]
+        old,  # type: ignore[arg-type]
+        new,  # type: ignore[arg-type]
         seen.info.append,
         seen.warnings.append,
         seen.waits.append,
@@ -148,7 +151,7 @@ def test_no_pod_is_replaced_when_the_app_does_not_ask_or_the_old_color_shrinks(
 
 def test_an_update_that_keeps_the_selector_asks_the_cluster_nothing(cluster: tuple[kube.Cluster, str]) -> None:
     state, _ = cluster
-    seen = run(cluster, (BLUE_TO_GREEN[1], BLUE_TO_GREEN[1]))
+    seen = run(cluster, BLUE_TO_GREEN[1], BLUE_TO_GREEN[1])
     assert (seen.info, state.requests) == ([], [])
 
 
