@@ -18,6 +18,7 @@ import pytest
 
 from e2e import cluster, node, traffic
 from e2e.conftest import Shell
+from e2e.env import STATE_DIR
 from e2e.project import Project, on_the_real_node, tear_down
 from e2e.watch import Seen, Watch
 
@@ -41,6 +42,7 @@ def project(shell: Shell) -> Iterator[Project]:
     work.make("up", "YES=1")
     yield work
     tear_down(work)
+    (STATE_DIR / "faults.md").write_text(FAULTS_HEADER + "\n" + "\n".join(_rows) + "\n")
 
 
 def selector_color(shell: Shell) -> str:
@@ -90,6 +92,22 @@ def other(color: str) -> str:
     return "green" if color == "blue" else "blue"
 
 
+_rows: list[str] = []
+
+
+def record(case: str, probe: traffic.Probe, after: str, recovery: str) -> None:
+    """One row of .e2e/faults.md: the case, the traffic through it, where traffic was after it, the recovery."""
+    sent = sum(len(probe.stream(mode).requests) for mode in traffic.MODES)
+    failed = sum(len(probe.stream(mode).failed) for mode in traffic.MODES)
+    _rows.append(f"| {case} | {sent} | {failed} | {after} | {recovery} |")
+    print(_rows[-1], flush=True)
+
+
+FAULTS_HEADER: Final = (
+    "| case | requests (both clients) | failed | traffic after the fault | recovery |\n|---|---:|---:|---|---|"
+)
+
+
 def no_failures(probe: traffic.Probe) -> None:
     for mode in traffic.MODES:
         stream = probe.stream(mode)
@@ -125,6 +143,12 @@ def test_a_cutover_killed_at_any_moment_keeps_traffic_on_a_ready_color_and_make_
         status = project.make("status")
         recovered = project.make("recover", "YES=1")
         time.sleep(2)
+    record(
+        f"`pulumi up` of a cutover SIGKILLed: {moment}",
+        probe,
+        f"on {now}, Ready; `make status` says the update did not finish",
+        f"`make recover`: {serving(shell)}, as configured, in {recovered.seconds:.0f} s",
+    )
     no_failures(probe)
     assert now in (old, new)
     assert "the last update of stack dev did not finish" in status.stdout, status.stdout
@@ -151,8 +175,10 @@ def test_the_api_server_stopped_mid_cutover_loses_no_state_and_make_recover_conv
     old = serving(shell)
     new = other(old)
     before = resources(project)
+    # No API watch here: it ends with the API server.
     with traffic.running(shell, NAMESPACE, URL, label="frontend") as probe:
         time.sleep(2)
+        started = time.time()
         proc = subprocess.Popen(
             ["make", "--no-print-directory", "cutover", f"COLOR={new}", "YES=1"],
             cwd=project.root,
@@ -162,14 +188,38 @@ def test_the_api_server_stopped_mid_cutover_loses_no_state_and_make_recover_conv
             text=True,
         )
         time.sleep(API_STOP_AFTER_SECONDS)
+        stopping = time.time()
         node.stop_api_server()
         time.sleep(API_DOWN_SECONDS)
+        starting = time.time()
         node.start_api_server()
+        back = time.time()
         out, _ = proc.communicate(timeout=300)
+        ended = time.time()
         time.sleep(2)
-    # kube-proxy keeps its rules while the API server is away: no request fails.
+    marks = {"stop": stopping, "start": starting, "answers": back, "cutover ends": ended}
+    print(
+        f"cutover rc {proc.returncode} at {started:.2f}: "
+        + ", ".join(f"{k} +{v - started:.2f}" for k, v in marks.items())
+    )
+    for mode in traffic.MODES:
+        failed = probe.stream(mode).failed
+        print(
+            mode,
+            len(probe.stream(mode).requests),
+            "failed",
+            len(failed),
+            [f"+{r.start - started:.2f}" for r in failed][:3],
+            [f"+{r.start - started:.2f}" for r in failed][-3:],
+        )
+    print(out[-4000:], flush=True)
+    traffic.plot(
+        [probe.stream(m) for m in traffic.MODES],
+        marks,
+        STATE_DIR / "traffic-api-server-restart.png",
+        "API server stopped mid-cutover",
+    )
     no_failures(probe)
-    print(out[-3000:], flush=True)
     assert resources(project) == before
     if proc.returncode == 0:
         assert serving(shell) == config_color(project) == new
@@ -195,6 +245,12 @@ def test_two_cutovers_at_once_one_wins_the_other_stops_in_one_line_and_the_confi
             for _ in range(2)
         ]
         outs = [proc.communicate(timeout=300)[0] for proc in procs]
+    record(
+        "two `make cutover` at once in one directory",
+        probe,
+        f"one cut over to {serving(shell)}; the other stopped at once",
+        "none needed: the config says what the cluster serves",
+    )
     no_failures(probe)
     codes = sorted(proc.returncode for proc in procs)
     assert codes[0] == 0 and codes[1] != 0, outs
@@ -209,16 +265,31 @@ def test_drift_by_hand_is_shown_by_make_preview_and_undone_by_make_up_and_the_ne
 ) -> None:
     old = serving(shell)
     new = other(old)
-    shell.run(["kubectl", "scale", "deployment", f"{APP}-{old}", "--replicas=3", "--namespace", NAMESPACE])
-    patch = json.dumps({"spec": {"selector": {"app": APP, "color": new}}})
-    shell.run(["kubectl", "patch", "service", APP, "--namespace", NAMESPACE, "-p", patch])
-    preview = project.make("preview")
-    assert "kubernetes:core/v1:Service" in preview.stdout and "kubernetes:apps/v1:Deployment" in preview.stdout
-    assert f"backend-{old}" in preview.stdout
-    project.make("up", "YES=1")
-    assert serving(shell) == old
-    replicas = shell.kubectl_json("get", "deployment", f"{APP}-{old}", "--namespace", NAMESPACE)["spec"]["replicas"]
-    assert replicas == 2
-    done = project.make("cutover", f"COLOR={new}", "YES=1")
+    with traffic.running(shell, NAMESPACE, URL, label="frontend") as probe:
+        time.sleep(2)
+        shell.run(["kubectl", "scale", "deployment", f"{APP}-{old}", "--replicas=3", "--namespace", NAMESPACE])
+        patch = json.dumps({"spec": {"selector": {"app": APP, "color": new}}})
+        shell.run(["kubectl", "patch", "service", APP, "--namespace", NAMESPACE, "-p", patch])
+        preview = project.make("preview")
+        restored = project.make("up", "YES=1")
+        back = serving(shell)
+        replicas = shell.kubectl_json("get", "deployment", f"{APP}-{old}", "--namespace", NAMESPACE)["spec"]["replicas"]
+        done = project.make("cutover", f"COLOR={new}", "YES=1")
+    record(
+        "drift: `kubectl patch` of the selector and `kubectl scale` by hand",
+        probe,
+        f"on {new} (by hand); `make preview` shows both changes",
+        f"`make up` put back {old} and 2 replicas in {restored.seconds:.0f} s; the next cutover passed",
+    )
+    no_failures(probe)
+    # The plan after the refresh: exactly the two changes made by hand, put back.
+    plan = preview.stdout[preview.stdout.rindex("pulumi:pulumi:Stack: (same)") :]
+    assert [line.strip() for line in plan.splitlines() if "=>" in line or "to update" in line] == [
+        "~ replicas: 3 => 2",
+        f'~ color: "{new}" => "{old}"',
+        "~ 2 to update",
+    ], plan
+    assert f"[id={NAMESPACE}/{APP}-{old}]" in plan and f"[id={NAMESPACE}/{APP}]" in plan
+    assert (back, replicas) == (old, 2)
     assert "conflict" not in done.output.lower()
     assert serving(shell) == config_color(project) == new

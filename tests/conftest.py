@@ -38,6 +38,7 @@ class Registration:
     protect: bool
     dependencies: list[str]
     before_update_hooks: list[str]
+    after_update_hooks: list[str]
 
     @property
     def is_kubernetes(self) -> bool:
@@ -84,6 +85,7 @@ class RecordingMonitor(MockMonitor):
                     protect=request.protect,
                     dependencies=list(request.dependencies),
                     before_update_hooks=list(request.hooks.before_update),
+                    after_update_hooks=list(request.hooks.after_update),
                 )
             )
         return response

@@ -262,9 +262,8 @@ def hook_name(app: str) -> str:
     return f"{app}-after-switch"
 
 
-def after_switch_hook(app: AppSettings, namespace: str) -> pulumi.ResourceHook:
+def after_switch_hook(app: AppSettings, namespace: str, access: KubeAccess) -> pulumi.ResourceHook:
     """The `after_update` hook on `app`'s active Service, bound with the pre-switch gate."""
-    access = KubeAccess.from_stack_config()
 
     async def after_switch_check(args: pulumi.ResourceHookArgs) -> None:
         # The client blocks; a worker thread keeps the program's event loop answering the engine.

@@ -23,7 +23,7 @@ from bluegreen.app.args import BlueGreenAppArgs
 from bluegreen.app.gate import pre_switch_hook
 from bluegreen.app.scale_down import scale_down_hook
 from bluegreen.config import arguments
-from bluegreen.config.model import AppSpec
+from bluegreen.config.model import AppSpec, KubeAccess
 from bluegreen.naming import COLORS, Color
 
 PDB_MAX_UNAVAILABLE: Final = 1
@@ -218,9 +218,10 @@ class _Builder:
         hooks: pulumi.ResourceHookBinding | None = None
         annotations: dict[str, str] = {}
         if self.parsed.pre_switch_gate:
+            access = self.parsed.kube_access or KubeAccess.from_stack_config()
             hooks = pulumi.ResourceHookBinding(
-                before_update=[pre_switch_hook(app, self.namespace)],
-                after_update=[after_switch_hook(app, self.namespace)],
+                before_update=[pre_switch_hook(app, self.namespace, access)],
+                after_update=[after_switch_hook(app, self.namespace, access)],
             )
             annotations = {naming.SKIP_AWAIT_ANNOTATION: "true"}
         # The stack owns the selector: a hand-made `kubectl patch` of it (or `bgctl rollback --now`) must not

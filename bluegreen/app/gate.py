@@ -40,7 +40,7 @@ import pulumi
 from bluegreen import naming
 from bluegreen.app import pod
 from bluegreen.config import grammar
-from bluegreen.config.model import AppSettings
+from bluegreen.config.model import AppSettings, KubeAccess
 from bluegreen.naming import Color
 
 if TYPE_CHECKING:
@@ -55,23 +55,6 @@ DEFAULT_KUBECONFIG: Final = "~/.kube/config"
 
 class GateError(Exception):
     """The target color is not ready, or the gate could not tell; the switch must not happen."""
-
-
-@dataclass(frozen=True)
-class KubeAccess:
-    """Where the default Kubernetes provider connects: its `kubernetes:` stack config."""
-
-    kubeconfig: str | None = None
-    """`kubernetes:kubeconfig`: a path or the contents of a kubeconfig; unset means $KUBECONFIG or ~/.kube/config."""
-    context: str | None = None
-    """`kubernetes:context`: the kubeconfig context; unset means its current-context."""
-    cluster: str | None = None
-    """`kubernetes:cluster`: overrides the context's cluster."""
-
-    @classmethod
-    def from_stack_config(cls) -> KubeAccess:
-        config = pulumi.Config("kubernetes")
-        return cls(config.get("kubeconfig") or None, config.get("context") or None, config.get("cluster") or None)
 
 
 @dataclass(frozen=True)
@@ -405,9 +388,8 @@ def hook_name(app: str) -> str:
     return f"{app}-pre-switch-gate"
 
 
-def pre_switch_hook(app: AppSettings, namespace: str) -> pulumi.ResourceHook:
+def pre_switch_hook(app: AppSettings, namespace: str, access: KubeAccess) -> pulumi.ResourceHook:
     """The `before_update` hook on `app`'s active Service, which BlueGreenApp binds when preSwitchGate is on."""
-    access = KubeAccess.from_stack_config()
 
     async def pre_switch_gate(args: pulumi.ResourceHookArgs) -> None:
         # The client blocks; a worker thread keeps the program's event loop answering the engine.

@@ -38,14 +38,11 @@ API server's audit log too.
 """
 MERGE_PATCH: Final = "application/merge-patch+json"
 USER_AGENT: Final = f"bgctl/{version('bluegreen')}"
-KUBERNETES_KEYS: Final = ("kubernetes:kubeconfig", "kubernetes:context", "kubernetes:cluster")
-"""The default provider's stack config that says which cluster and context it uses (gate.KubeAccess's fields)."""
 
 
 def access(config: Mapping[str, str]) -> gate.KubeAccess:
     """Where the stack's default Kubernetes provider connects, from the stack's config (secrets shown)."""
-    kubeconfig, context, cluster = (config.get(key) or None for key in KUBERNETES_KEYS)
-    return gate.KubeAccess(kubeconfig, context, cluster)
+    return gate.KubeAccess.of(config)
 
 
 @contextlib.contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any, Final
 
 import pulumi
 
@@ -82,6 +83,33 @@ class FrontendSettings:
     replicas: int
 
 
+KUBERNETES_KEYS: Final = ("kubernetes:kubeconfig", "kubernetes:context", "kubernetes:cluster")
+"""The default Kubernetes provider's stack config that says which cluster and context it uses."""
+
+
+@dataclass(frozen=True)
+class KubeAccess:
+    """Where the default Kubernetes provider connects: its `kubernetes:` stack config."""
+
+    kubeconfig: str | None = None
+    """`kubernetes:kubeconfig`: a path or the contents of a kubeconfig; unset means $KUBECONFIG or ~/.kube/config."""
+    context: str | None = None
+    """`kubernetes:context`: the kubeconfig context; unset means its current-context."""
+    cluster: str | None = None
+    """`kubernetes:cluster`: overrides the context's cluster."""
+
+    @classmethod
+    def of(cls, config: Mapping[str, Any]) -> KubeAccess:
+        """From a stack's whole config (every key qualified), as the stack loader and bgctl hold it."""
+        kubeconfig, context, cluster = (config.get(key) or None for key in KUBERNETES_KEYS)
+        return cls(kubeconfig, context, cluster)
+
+    @classmethod
+    def from_stack_config(cls) -> KubeAccess:
+        """From the running program's config: for a component built outside the stack loader (its arguments)."""
+        return cls.of({key: pulumi.Config(key.split(":")[0]).get(key.split(":")[1]) for key in KUBERNETES_KEYS})
+
+
 @dataclass(frozen=True)
 class Settings:
     namespace: str
@@ -91,6 +119,8 @@ class Settings:
     frontend: FrontendSettings | None = None
     api_server_cidrs: tuple[str, ...] = ()
     """Where the API server's proxy connects from: the pre-switch smoke check's source."""
+    kube_access: KubeAccess = field(default_factory=KubeAccess)
+    """Where the hooks reach the cluster: read once for the stack, not once per app (docs/benchmark.md)."""
 
     def clients(self, app: str) -> tuple[str, ...]:
         """The `app` labels of the pods that may connect to `app`; empty means no NetworkPolicy."""
@@ -114,6 +144,7 @@ class Settings:
             clients=self.clients(app.name),
             api_server_cidrs=self.api_server_cidrs,
             env_values=env_values,
+            kube_access=self.kube_access,
         )
 
 
@@ -133,3 +164,5 @@ class AppSpec:
 
     Where a value was an Output, `app.env` holds an empty string: only the Secret ever holds the value.
     """
+    kube_access: KubeAccess | None = None
+    """Where the hooks reach the cluster; None: the component reads the running program's config itself."""

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Collection, Mapping
+from dataclasses import replace
 from typing import Any
 
 from bluegreen import naming
 from bluegreen.config import keys, rules, schema
 from bluegreen.config.keys import BY_NAME, KNOWN_KEYS
-from bluegreen.config.model import AppSettings, ColorSettings, FrontendSettings, Settings
+from bluegreen.config.model import AppSettings, ColorSettings, FrontendSettings, KubeAccess, Settings
 from bluegreen.config.problems import EXAMPLES, ConfigError, Problem, Reporter, Secret, qualified
 from bluegreen.config.resolve import AppSource, Layer, resolve
 from bluegreen.config.values import Bad, typed
@@ -154,11 +155,12 @@ def parse_stack_config(config: Mapping[str, Any], secret_keys: Collection[str] =
     """
     prefix = f"{naming.PROJECT}:"
     present = {k: v for k, v in config.items() if v is not None}
-    return parse_settings(
+    settings = parse_settings(
         {k.removeprefix(prefix): v for k, v in present.items() if k.startswith(prefix)},
         secret=frozenset(k.removeprefix(prefix) for k in secret_keys if k.startswith(prefix)),
         stray={k: Secret() if k in secret_keys else v for k, v in present.items() if not k.startswith(prefix)},
     )
+    return replace(settings, kube_access=KubeAccess.of(present))
 
 
 def load_settings() -> Settings:

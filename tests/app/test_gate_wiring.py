@@ -49,7 +49,7 @@ def build_hook(config: dict[str, str]) -> pulumi.ResourceHook:
 
     @pulumi.runtime.test
     def program() -> None:
-        built.append(gate.pre_switch_hook(app(), kube.NAMESPACE))
+        built.append(gate.pre_switch_hook(app(), kube.NAMESPACE, gate.KubeAccess.from_stack_config()))
 
     program()
     return built[0]

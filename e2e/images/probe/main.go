@@ -9,10 +9,11 @@
 // SIGTERM or SIGINT stops sending: the requests in flight finish and are reported.
 //
 // With -csv, a first line `#begin,<unix ms>` says when request 1 started, so the rows line up with
-// events seen elsewhere on the same machine. -ready D first retries a request every 100 ms for up to
-// D until one answers 200, and only then starts the recorded run: a new pod's first packets can be
-// refused while a NetworkPolicy agent admits its address, which is the client's start-up, not the
-// server's behaviour. Those tries are counted on stderr, never recorded as requests.
+// events seen elsewhere on the same machine. -ready D first sends a request every 100 ms for up to D
+// until 10 in a row answer 200, and only then starts the recorded run: a new pod's first packets can
+// be refused or dropped for a while (seen for up to 3 s) until the NetworkPolicy agent has admitted
+// its address, which is the client's start-up, not the server's behaviour. Those tries are counted on
+// stderr, never recorded as requests.
 package main
 
 import (
@@ -52,7 +53,7 @@ func main() {
 	timeout := flag.Duration("timeout", 5*time.Second, "each request's timeout")
 	keepAlive := flag.Bool("keepalive", false, "reuse connections (default: a new connection per request)")
 	csv := flag.Bool("csv", false, "one CSV line per request, and never stop early")
-	ready := flag.Duration("ready", 0, "first retry until one request answers 200, for at most this long (at most 30s)")
+	ready := flag.Duration("ready", 0, "first wait until 10 requests in a row answer 200, for at most this long (at most 30s)")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		log.Fatal("usage: probe [flags] URL")
@@ -171,13 +172,22 @@ func get(client *http.Client, url string, seq int, begin time.Time) result {
 	return r
 }
 
-// waitReady retries one request every 100 ms until it answers 200 or `limit` passes, then says how
-// many tries it took on stderr (exit 1 when none answered).
+// readyInARow is how many answers in a row -ready waits for.
+const readyInARow = 10
+
+// waitReady sends one request every 100 ms until readyInARow in a row answer 200 or `limit` passes,
+// then says how many tries it took on stderr (exit 1 when the run of answers never came).
 func waitReady(client *http.Client, url string, limit time.Duration) {
 	deadline := time.Now().Add(limit)
+	streak := 0
 	for tries := 1; ; tries++ {
 		r := get(client, url, 0, time.Now())
 		if r.status == http.StatusOK {
+			streak++
+		} else {
+			streak = 0
+		}
+		if streak == readyInARow {
 			fmt.Fprintf(os.Stderr, "probe: ready after %d tries\n", tries)
 			return
 		}
