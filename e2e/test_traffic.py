@@ -160,6 +160,28 @@ def test_make_rollback_under_traffic_drops_nothing(shell: Shell, project: Projec
     assert seen["fresh"].moved_s is not None and 0 <= seen["fresh"].moved_s < 1.0
 
 
+def test_make_rollback_now_writes_the_selector_first_then_records_it_and_the_next_cutover_has_no_conflict(
+    shell: Shell, project: Project
+) -> None:
+    history_before = len(project.history())
+    done, seen, switched = measured(
+        shell, "make-rollback-now", "green", "blue", lambda: project.make("rollback", "NOW=1", "YES=1")
+    )
+    assert done is not None and switched is not None
+    for outcome in seen.values():
+        assert outcome.failed == 0, outcome.failures
+        assert outcome.colors[-1] == "blue"
+    assert "traffic moved: Service bluegreen-dev/backend selects blue at " in done.output
+    assert selector_color(shell) == "blue" == project.pulumi("config", "get", "bluegreen:activeColor").stdout.strip()
+    newest = project.history()[0]
+    assert len(project.history()) == history_before + 1 and newest["result"] == "succeeded"
+    assert newest["message"].startswith("bgctl rollback --now to v")
+    # The selector's field manager is now bgctl as well: the next cutover's apply must not conflict on it.
+    back = project.make("cutover", "COLOR=green", "YES=1")
+    assert "conflict" not in back.output.lower()
+    assert selector_color(shell) == "green"
+
+
 def test_a_cutover_with_idle_replicas_zero_scales_up_switches_and_shrinks_without_a_failed_request(
     shell: Shell, project: Project
 ) -> None:
