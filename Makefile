@@ -69,6 +69,7 @@ help:
 	@echo "make test      lint, type check and tests (no Pulumi CLI or cluster needed): make lint, make typecheck, make unit"
 	@echo "make bench     time and memory of evaluating the program, 1 to 200 apps"
 	@echo "make bench-engine [RUNS=5]  cutover times through pulumi, bgctl and kubectl on the real node (make cluster NODE=real first)"
+	@echo "               SCALE=1,10,50: instead, no-change pulumi preview and up with that many apps [RUNS=3], per added app"
 	@echo "make policies-shared  copy the names and image grammar the policy pack checks against into it"
 	@echo "make toolchain build (or reuse) the Pulumi CLI, YAML host, Kubernetes provider and control plane from Go modules"
 	@echo "               NODE=real: and the real node's parts (containerd, runc, CNI, kubelet, kube-proxy, kube-router, CoreDNS)"
@@ -189,6 +190,7 @@ e2e: toolchain
 		$(PY) -m e2e.cluster up --node $(NODE_KIND) && BLUEGREEN_E2E_REQUIRED=1 $(VENV)/bin/pytest e2e -v -s
 
 # Needs the real node: make cluster NODE=real first. Cuts over on a copy of the checkout, then destroys its stack.
+# SCALE=1,10,50: times no-change previews and ups of a stack grown through those app counts instead.
 .PHONY: bench-engine
 bench-engine: venv
-	$(PY) -m bench.engine$(if $(RUNS), --runs $(RUNS))
+	$(PY) -m $(if $(SCALE),bench.engine_scale --scale $(SCALE),bench.engine)$(if $(RUNS), --runs $(RUNS))
