@@ -6,12 +6,14 @@ and the traffic afterwards, then follows the README's runbook step for it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Final
 
 import pytest
@@ -49,6 +51,21 @@ def selector_color(shell: Shell) -> str:
     return str(shell.kubectl_json("get", "service", APP, "--namespace", NAMESPACE)["spec"]["selector"]["color"])
 
 
+def _descendants(root: int) -> list[int]:
+    """Every process below `root` now (children, their children, ...), by PID."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, queue = [], [root]
+    while queue:
+        for child in parents.get(queue.pop(), []):
+            found.append(child)
+            queue.append(child)
+    return found
+
+
 def killed_when(
     shell: Shell, project: Project, args: list[str], moment: Callable[[Seen], bool]
 ) -> tuple[subprocess.Popen[str], list[Seen]]:
@@ -71,7 +88,12 @@ def killed_when(
                 time.sleep(0.02)
         finally:
             if proc.poll() is None:
+                descendants = _descendants(proc.pid)
                 os.killpg(proc.pid, signal.SIGKILL)
+                # Pulumi starts its plugins in process groups of their own: they outlive the group as orphans.
+                for pid in descendants:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
         proc.wait(timeout=30)
     return proc, list(watch)
 
