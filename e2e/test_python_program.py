@@ -77,7 +77,9 @@ def selector(shell: Shell, name: str, namespace: str = NAMESPACE) -> dict[str, s
 
 
 def identity(obj: dict[str, Any]) -> tuple[str, int]:
-    return obj["metadata"]["resourceVersion"], obj["metadata"].get("generation", 0)
+    """The object itself (its UID) and its spec's version (generation): a status change, such as the old color's
+    pods being replaced after a switch, changes neither."""
+    return obj["metadata"]["uid"], obj["metadata"].get("generation", 0)
 
 
 def endpoint_count(shell: Shell, name: str, namespace: str = NAMESPACE) -> int:

@@ -51,7 +51,9 @@ def deployments(shell: Shell) -> dict[str, dict[str, Any]]:
 
 
 def identity(deployment: dict[str, Any]) -> tuple[str, int]:
-    return deployment["metadata"]["resourceVersion"], deployment["metadata"]["generation"]
+    """The Deployment itself (its UID) and its spec's version (generation): a status change, such as the old
+    color's pods being replaced after a switch, changes neither."""
+    return deployment["metadata"]["uid"], deployment["metadata"]["generation"]
 
 
 @pytest.fixture(scope="module", autouse=True)
