@@ -219,36 +219,28 @@ def test_the_api_server_stopped_mid_cutover_loses_no_state_and_make_recover_conv
         out, _ = proc.communicate(timeout=300)
         ended = time.time()
         time.sleep(2)
-    marks = {"stop": stopping, "start": starting, "answers": back, "cutover ends": ended}
-    print(
-        f"cutover rc {proc.returncode} at {started:.2f}: "
-        + ", ".join(f"{k} +{v - started:.2f}" for k, v in marks.items())
-    )
-    for mode in traffic.MODES:
-        failed = probe.stream(mode).failed
-        print(
-            mode,
-            len(probe.stream(mode).requests),
-            "failed",
-            len(failed),
-            [f"+{r.start - started:.2f}" for r in failed][:3],
-            [f"+{r.start - started:.2f}" for r in failed][-3:],
-        )
-    print(out[-4000:], flush=True)
+    marks = {"API server stopped": stopping, "started": starting, "answers": back, "cutover ends": ended}
     traffic.plot(
         [probe.stream(m) for m in traffic.MODES],
         marks,
         STATE_DIR / "traffic-api-server-restart.png",
         "API server stopped mid-cutover",
     )
+    now = serving(shell)
+    errors = [line for line in out.splitlines() if line.startswith("bgctl: error:")]
+    record(
+        f"API server stopped {API_STOP_AFTER_SECONDS} s into `make cutover`, back {back - started:.0f} s in",
+        probe,
+        f"on {now}, Ready; the cutover " + ("completed" if proc.returncode == 0 else "stopped with one line"),
+        "state kept (the same resources); `make recover` converged",
+    )
     no_failures(probe)
     assert resources(project) == before
     if proc.returncode == 0:
-        assert serving(shell) == config_color(project) == new
+        assert now == config_color(project) == new
     else:
-        errors = [line for line in out.splitlines() if line.startswith("bgctl: error:")]
         assert len(errors) == 1, out[-3000:]
-        assert serving(shell) in (old, new)
+        assert now in (old, new)
     project.make("recover", "YES=1")
     assert serving(shell) == config_color(project)
 
