@@ -28,9 +28,8 @@ pytestmark = pytest.mark.skipif(
     not cluster.is_real(), reason="needs the real node: make e2e (or make cluster NODE=real)"
 )
 
-NAMESPACE: Final = "bluegreen-dev"
-APP: Final = "backend"
-URL: Final = f"http://{APP}.{NAMESPACE}.svc.cluster.local/"
+NAMESPACE: Final = traffic.NAMESPACE
+APP: Final = traffic.APP
 DELAY_SECONDS: Final = 6
 KILL_LIMIT_SECONDS: Final = 120
 API_STOP_AFTER_SECONDS: Final = 3
@@ -47,8 +46,7 @@ def project(shell: Shell) -> Iterator[Project]:
     (STATE_DIR / "faults.md").write_text(FAULTS_HEADER + "\n" + "\n".join(_rows) + "\n")
 
 
-def selector_color(shell: Shell) -> str:
-    return str(shell.kubectl_json("get", "service", APP, "--namespace", NAMESPACE)["spec"]["selector"]["color"])
+selector_color = traffic.selector_color
 
 
 def _descendants(root: int) -> list[int]:
@@ -156,7 +154,7 @@ def test_a_cutover_killed_at_any_moment_keeps_traffic_on_a_ready_color_and_make_
     project.make("up", "YES=1")
     old = serving(shell)
     new = other(old)
-    with traffic.running(shell, NAMESPACE, URL, label="frontend") as probe:
+    with traffic.running(shell) as probe:
         time.sleep(2)
         proc, _ = killed_when(shell, project, ["cutover", f"COLOR={new}", "YES=1"], MOMENTS[moment](old, new))
         assert proc.returncode == -signal.SIGKILL or proc.returncode != 0
@@ -198,7 +196,7 @@ def test_the_api_server_stopped_mid_cutover_loses_no_state_and_make_recover_conv
     new = other(old)
     before = resources(project)
     # No API watch here: it ends with the API server.
-    with traffic.running(shell, NAMESPACE, URL, label="frontend") as probe:
+    with traffic.running(shell) as probe:
         time.sleep(2)
         started = time.time()
         proc = subprocess.Popen(
@@ -246,7 +244,7 @@ def test_the_api_server_stopped_mid_cutover_loses_no_state_and_make_recover_conv
     if proc.returncode != 0:
         assert len(errors) == 1, out[-3000:]
     # The color the Service selects has Ready pods again, and answers.
-    with traffic.running(shell, NAMESPACE, URL, label="frontend", seconds=5, name="probe-after") as after:
+    with traffic.running(shell, seconds=5, name="probe-after") as after:
         time.sleep(3)
     no_failures(after)
     project.make("recover", "YES=1")
@@ -259,7 +257,7 @@ def test_two_cutovers_at_once_one_wins_the_other_stops_in_one_line_and_the_confi
     new = other(serving(shell))
     command = ["make", "--no-print-directory", "cutover", f"COLOR={new}", "YES=1"]
     env = {**shell.env, **project.env}
-    with traffic.running(shell, NAMESPACE, URL, label="frontend") as probe:
+    with traffic.running(shell) as probe:
         procs = [
             subprocess.Popen(
                 command, cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -287,7 +285,7 @@ def test_drift_by_hand_is_shown_by_make_preview_and_undone_by_make_up_and_the_ne
 ) -> None:
     old = serving(shell)
     new = other(old)
-    with traffic.running(shell, NAMESPACE, URL, label="frontend") as probe:
+    with traffic.running(shell) as probe:
         time.sleep(2)
         shell.run(["kubectl", "scale", "deployment", f"{APP}-{old}", "--replicas=3", "--namespace", NAMESPACE])
         patch = json.dumps({"spec": {"selector": {"app": APP, "color": new}}})

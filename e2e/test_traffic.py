@@ -29,10 +29,8 @@ pytestmark = pytest.mark.skipif(
     not cluster.is_real(), reason="needs the real node: make e2e (or make cluster NODE=real)"
 )
 
-NAMESPACE: Final = "bluegreen-dev"
-APP: Final = "backend"
-CLIENT_LABEL: Final = "frontend"
-URL: Final = f"http://{APP}.{NAMESPACE}.svc.cluster.local/"
+NAMESPACE: Final = traffic.NAMESPACE
+APP: Final = traffic.APP
 DELAY_SECONDS: Final = 5
 """scaleDownDelaySeconds here: the wait before the old color's pods are replaced (or it shrinks)."""
 BEFORE_SECONDS: Final = 2
@@ -66,8 +64,7 @@ def wait_available(shell: Shell, color: str, replicas: int = 2) -> None:
     assert isinstance(status, dict) and status.get("availableReplicas") == replicas, status
 
 
-def selector_color(shell: Shell) -> str:
-    return str(shell.kubectl_json("get", "service", APP, "--namespace", NAMESPACE)["spec"]["selector"]["color"])
+selector_color = traffic.selector_color
 
 
 def set_fault(shell: Shell, color: str, query: str | None) -> None:
@@ -86,7 +83,7 @@ def measured(
     """Run `action` with the probe sending; return its result, each mode's outcome and the switch's Unix time."""
     with (
         Watch(cluster.KUBECONFIG, NAMESPACE) as watch,
-        traffic.running(shell, NAMESPACE, URL, label=CLIENT_LABEL) as probe,
+        traffic.running(shell) as probe,
     ):
         time.sleep(BEFORE_SECONDS)
         started = time.monotonic()

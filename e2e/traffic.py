@@ -23,6 +23,11 @@ from typing import Final
 from e2e import images
 from e2e.conftest import Shell
 
+NAMESPACE: Final = "bluegreen-dev"
+APP: Final = "backend"
+CLIENT: Final = "frontend"
+"""The dev stack's namespace, app and the `app` label of its one client (the NetworkPolicy admits it)."""
+URL: Final = f"http://{APP}.{NAMESPACE}.svc.cluster.local/"
 MODES: Final = ("fresh", "keepalive")
 UID: Final = 65532
 READY_SECONDS: Final = 20
@@ -153,7 +158,14 @@ def parse(mode: str, log: str) -> Stream:
 
 @contextlib.contextmanager
 def running(
-    shell: Shell, namespace: str, url: str, *, label: str, rate: int = 20, seconds: int = 110, name: str = "probe"
+    shell: Shell,
+    namespace: str = NAMESPACE,
+    url: str = URL,
+    *,
+    label: str = CLIENT,
+    rate: int = 20,
+    seconds: int = 110,
+    name: str = "probe",
 ) -> Iterator[Probe]:
     """A probe pod sending to `url` for the block (both modes answering before it starts), read when it ends."""
     shell.run(
@@ -187,6 +199,12 @@ def running(
         log, _ = follower.communicate(timeout=STOP_SECONDS + 15)
         probe.streams[mode] = parse(mode, log)
     shell.run(["kubectl", "wait", "--for=delete", f"pod/{name}", "--namespace", namespace, "--timeout=60s"])
+
+
+def selector_color(shell: Shell, namespace: str = NAMESPACE, app: str = APP) -> str:
+    """The color the app's Service selects in the cluster now."""
+    service = shell.kubectl_json("get", "service", app, "--namespace", namespace)
+    return str(service["spec"]["selector"]["color"])
 
 
 @dataclass(frozen=True)

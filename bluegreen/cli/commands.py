@@ -326,6 +326,11 @@ def cutover(view: StackView, target: Color, options: Options, console: Console, 
             raise _failed(view, serving, target, progress, error, interrupted=interrupts.seen) from error
         if result is None:
             raise _failed(view, serving, target, progress, None, interrupted=True)
+    _finished(view, target, result, interrupts, console)
+
+
+def _finished(view: StackView, target: Color, result: auto.UpResult, interrupts: _Interrupts, console: Console) -> None:
+    """Say which update put `target` in service; an interrupt that came too late to stop it is still an error."""
     # Pulumi Cloud numbers the update; the file backend says 0, so count the history it is now the newest of.
     update = _update_label(result.summary.version or _newest_number(view), result.summary.start_time)
     console.say(f"done: {view.app} serves {target} ({update}, {result.summary.result})")
@@ -568,13 +573,7 @@ def _bring_in_line(
         raise half_done(
             f"pulumi up failed: {'interrupted' if interrupts.seen else _hook_reason(said)}", target
         ) from error
-    update = _update_label(result.summary.version or _newest_number(view), result.summary.start_time)
-    console.say(f"done: {view.app} serves {target} ({update}, {result.summary.result})")
-    if interrupts.seen:
-        raise BgctlError(
-            f"interrupted, but the update had finished: {view.app} serves {target} and the config says so; "
-            "to go back: bgctl rollback"
-        )
+    _finished(view, target, result, interrupts, console)
 
 
 def _half_done(
