@@ -11,7 +11,7 @@ export PULUMI_CONFIG_PASSPHRASE ?=
 
 # Targets that need a tool are refused when make reads this file, before any recipe (the venv
 # included) runs, with exactly one line that says how to get the tool.
-NEEDS_PULUMI := up preview stack status history cutover rollback recover destroy
+NEEDS_PULUMI := up preview stack status history release cutover rollback recover destroy
 NEEDS_CLUSTER := smoke
 again = then run make $(MAKECMDGOALS) again
 ifneq ($(filter $(NEEDS_PULUMI),$(MAKECMDGOALS)),)
@@ -49,7 +49,7 @@ POLICY_FLAGS = $(if $(POLICY_PACK),--policy-pack $(POLICY_PACK))
 BGCTL_POLICY = $(if $(POLICY_PACK),--policy-pack $(POLICY_PACK),--no-policy-pack)
 BGCTL_OPTS = --stack $(STACK)$(if $(APP), --app $(APP))
 
-.PHONY: help venv lock policies-shared test lint typecheck unit up preview stack bench smoke status history cutover \
+.PHONY: help venv lock policies-shared test lint typecheck unit up preview stack bench smoke status history release cutover \
 	rollback recover render destroy toolchain cluster cluster-down e2e
 help:
 	@echo "make up [YES=1] create the venv and the $(STACK) stack if missing, then pulumi up --refresh (current kube context)"
@@ -57,7 +57,8 @@ help:
 	@echo "make render    the Kubernetes objects the $(STACK) stack would create, as YAML (no Pulumi CLI, no cluster)"
 	@echo "make status    active and idle color, versions, replicas and the last cutovers (APP=name for one of several)"
 	@echo "make history   the cutover timeline from stack history"
-	@echo "make cutover COLOR=green [YES=1]     preview, check, confirm, then pulumi up"
+	@echo "make release IMAGE=repo:tag VERSION=v [PROMOTE=1] [YES=1]  the new version on the idle color; PROMOTE=1 then cuts over"
+	@echo "make cutover COLOR=green [YES=1]     preview, check, confirm, then pulumi up (NO_SWITCH_BACK=1: only report a failed verification)"
 	@echo "make rollback [TO_VERSION=N] [NOW=1] [YES=1] switch back to the color of the newest successful earlier update"
 	@echo "               (NOW=1: the Service's selector is written first, in one API call, then pulumi up records it)"
 	@echo "make recover [YES=1] after an update that died (killed, machine lost): clear its lock, then pulumi up to the config"
@@ -123,9 +124,14 @@ status: venv
 history: venv
 	$(BGCTL) history $(BGCTL_OPTS)
 
+# The idle color gets IMAGE as VERSION (traffic untouched); PROMOTE=1 then cuts over, verification and switch back included.
+release: venv
+	$(if $(and $(IMAGE),$(VERSION)),,$(error IMAGE and VERSION are required: make release IMAGE=repo:tag VERSION=1.3))
+	$(BGCTL) release --image $(IMAGE) --version $(VERSION) $(BGCTL_OPTS) $(BGCTL_POLICY)$(if $(PROMOTE), --promote)$(if $(NO_SWITCH_BACK), --no-switch-back)$(if $(YES), --yes)
+
 cutover: venv
 	$(if $(COLOR),,$(error COLOR is required: make cutover COLOR=green))
-	$(BGCTL) cutover $(COLOR) $(BGCTL_OPTS) $(BGCTL_POLICY)$(if $(YES), --yes)
+	$(BGCTL) cutover $(COLOR) $(BGCTL_OPTS) $(BGCTL_POLICY)$(if $(NO_SWITCH_BACK), --no-switch-back)$(if $(YES), --yes)
 
 rollback: venv
 	$(BGCTL) rollback $(BGCTL_OPTS) $(BGCTL_POLICY)$(if $(TO_VERSION), --to-version $(TO_VERSION))$(if $(NOW), --now)$(if $(YES), --yes)

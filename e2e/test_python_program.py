@@ -502,7 +502,7 @@ def test_a_manual_kubectl_scale_does_not_fail_the_next_shrink_of_the_old_color(s
                 "containerPort, cpuLimit, cpuRequest, createNamespace, env, frontend, greenImage, greenReplicas, "
                 "greenVersion, idleReplicas, memoryLimit, memoryRequest, namespace, preSwitchGate, readinessPath, "
                 "recycleOldPods, runAsUser, scaleDownDelaySeconds, servicePort, serviceType, smokePath, tmpSize, "
-                "writablePaths. "
+                "verifySeconds, verifySuccessPercent, writablePaths. "
                 'Fix: pulumi config set bluegreen:activeColor "$(pulumi config get bluegreen:activecolour)" && '
                 "pulumi config rm bluegreen:activecolour",
             ],

@@ -1,5 +1,5 @@
 """After the selector moved: traffic confirmed on the new color, then the old color's pods replaced so
-that clients holding keep-alive connections follow the switch.
+that clients holding keep-alive connections follow the switch; in between, the optional verification window.
 
 An `after_update` hook on the active Service, bound with the pre-switch gate (it needs the same API
 access). It acts only when the selector color changed:
@@ -9,7 +9,12 @@ access). It acts only when the selector color changed:
    (the Service carries `pulumi.com/skipAwait`): that await waits at least 10 s after the write and
    never requires a ready address, while this check is usually met at once and fails only when the
    Service really sends traffic nowhere.
-2. **Keep-alive clients moved** (`recycleOldPods`, on by default, when the old color keeps pods). A
+2. **The new color verified** (`verifySeconds`, off by default): the window of verify.py watches it under
+   real traffic. A failed window fails the hook, and with it the update, with the one command that
+   switches back (bgctl cutover and release run it themselves). The engine starts no step that depends
+   on the Service (the old color's scale-down among them) before this hook returned, so with
+   `idleReplicas` the old color keeps its size until the window has passed.
+3. **Keep-alive clients moved** (`recycleOldPods`, on by default, when the old color keeps pods). A
    selector change does not touch an open connection: a client that reuses its connections (most HTTP
    pools, HTTP/2, gRPC) keeps talking to the old version for as long as the old pods run, which with
    a warm old color is forever. So once `scaleDownDelaySeconds` has passed (every node's kube-proxy has
@@ -35,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Final
 import pulumi
 
 from bluegreen import naming
+from bluegreen.app import verify
 from bluegreen.app.gate import (
     REQUEST_TIMEOUT,
     KubeAccess,
@@ -65,6 +71,10 @@ Clock = Callable[[], float]
 
 class TrafficError(Exception):
     """The Service does not send traffic to the new color's pods."""
+
+
+class VerificationError(Exception):
+    """The new color failed its verification window: traffic is on it, and the old color still runs."""
 
 
 @dataclass(frozen=True)
@@ -226,28 +236,35 @@ def after_switch(
     log: Callable[[str], None],
     warn: Callable[[str], None],
     wait: Callable[[float], None] = time.sleep,
+    clock: Clock = time.monotonic,
 ) -> None:
-    """The hook's body: nothing unless the selector color changed; then confirm, wait the delay and recycle."""
+    """The hook's body: nothing unless the selector color changed; then confirm, verify (verifySeconds), wait the
+    rest of the delay and recycle."""
     before, after = naming.as_color(selector_color(old_inputs) or ""), naming.as_color(selector_color(new_inputs) or "")
     if before is None or after is None or before == after:
         return
     switch = Switch(app.name, namespace, before, after)
+    written = clock()
     with api_client(access) as api:
         try:
             log(f"after the switch: {confirm_traffic(api, switch)}")
         except Exception as error:
             raise TrafficError(
                 f"after the switch: {error}. Traffic has moved to {after} (the selector is written); "
-                f"switch back with: bgctl rollback --stack {pulumi.get_stack()} --app {app.name} --yes"
+                f"switch back with: {switch_back_command(app.name)}"
             ) from None
+        if app.verify_seconds:
+            log(verified(app, switch, verify.Cluster.of(api, namespace, app.name, after, app.verify_path), log))
         if not recycles(app):
             return
-        if app.scale_down_delay_seconds:
+        # The window counts towards the delay: the old color has been untouched since the write.
+        delay = app.scale_down_delay_seconds - (clock() - written)
+        if delay > 0:
             log(
-                f"after the switch: waiting scaleDownDelaySeconds ({app.scale_down_delay_seconds}s) before replacing "
-                f"{before}'s pods, so every node routes to {after} first"
+                f"after the switch: waiting scaleDownDelaySeconds ({app.scale_down_delay_seconds}s from the switch) "
+                f"before replacing {before}'s pods, so every node routes to {after} first"
             )
-            wait(app.scale_down_delay_seconds)
+            wait(delay)
         try:
             done, warning = recycle_old_pods(api, switch)
         except Exception as error:
@@ -256,6 +273,39 @@ def after_switch(
             log(f"after the switch: {done}")
         if warning:
             warn(warning)
+
+
+def switch_back_command(app: str) -> str:
+    """The one command that moves traffic back at once: the selector first, then the recorded `pulumi up`."""
+    return f"bgctl rollback --now --stack {pulumi.get_stack()} --app {app} --yes"
+
+
+def verified(
+    app: AppSettings,
+    switch: Switch,
+    cluster: verify.Cluster,
+    log: Callable[[str], None],
+    clock: Clock = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Run the verification window on the new color; its line when it passed, else `VerificationError`."""
+    window = verify.window_for(
+        app.name, switch.namespace, switch.new, app.verify_seconds, app.verify_success_percent, app.verify_path
+    )
+    version = app.color(switch.new).version
+    log(
+        f"verification of {switch.new} ({version}): watching it for {app.verify_seconds}s: GET {app.verify_path} "
+        f"through Service {window.service}, {verify.REQUESTS_PER_SECOND} a second, at least "
+        f"{app.verify_success_percent}% 2xx; its pods Ready, no restart"
+    )
+    elapsed = verify.watch(window, cluster, clock, sleep, log)
+    line = window.line(version, elapsed)
+    if window.problem is not None:
+        raise VerificationError(
+            f"{line}. Traffic IS on {switch.new} (the selector is written) and {switch.old} still runs: switch back "
+            f"with: {switch_back_command(app.name)}"
+        )
+    return line
 
 
 def hook_name(app: str) -> str:

@@ -68,6 +68,18 @@ class BlueGreenAppArgs(TypedDict):
         "their PodDisruptionBudget) once scaleDownDelaySeconds has passed, so clients on keep-alive connections "
         "reconnect to the new color; the old color keeps its size. Needs preSwitchGate."
     )
+    verify_seconds: NotRequired[int]
+    (
+        "After a cutover, watch the new color under traffic for this many seconds before the update succeeds: "
+        "smokePath (else readinessPath) through the active Service, 10 requests a second, above "
+        "verifySuccessPercent; every pod of the new color stays Ready and no container restarts. A failed window "
+        "fails the update (bgctl then switches back). 0 turns it off. Needs preSwitchGate."
+    )
+    verify_success_percent: NotRequired[int]
+    (
+        "The share of the verification window's requests that must answer 2xx, in percent; the window fails as soon"
+        " as more have failed than this allows over the whole window."
+    )
     run_as_user: NotRequired[int]
     (
         "The numeric user and group the containers run as; give the image's own USER as a number (the pods enforce "

@@ -36,7 +36,7 @@ def _network_policy_spec(args: AppSpec) -> k8s.networking.v1.NetworkPolicySpecAr
     rules: list[k8s.networking.v1.NetworkPolicyIngressRuleArgsDict] = [
         {"from_": [{"pod_selector": {"match_labels": naming.app_selector(c)}} for c in args.clients], "ports": ports}
     ]
-    if args.app.smoke_path and args.api_server_cidrs:
+    if (args.app.smoke_path or args.app.verify_seconds) and args.api_server_cidrs:
         rules.append({"from_": [{"ip_block": {"cidr": cidr}} for cidr in args.api_server_cidrs], "ports": ports})
     return {
         "pod_selector": {"match_labels": naming.app_selector(args.app.name)},

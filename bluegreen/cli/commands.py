@@ -18,8 +18,9 @@ from bluegreen import naming
 from bluegreen.cli import history as hist
 from bluegreen.cli import recovery
 from bluegreen.cli.errors import BgctlError
-from bluegreen.cli.plan import Kind, Plan, build_plan
+from bluegreen.cli.plan import Kind, Plan, build_plan, release_problems
 from bluegreen.cli.workspace import StackView, cli_error, pulumi_errors
+from bluegreen.config import grammar
 from bluegreen.config.model import AppSettings, Settings
 from bluegreen.config.stack import ConfigError, parse_stack_config
 from bluegreen.naming import COLORS, Color
@@ -33,6 +34,9 @@ MANDATORY: Final = "mandatory"
 MONITOR_GONE: Final = "Resource monitor has terminated"
 """The SDK's line when the engine stops a run under a registering program: noise after the real error."""
 _HOOK_FAILED: Final = re.compile(r'^\w+ hook "[^"]*" failed: ')
+_VERIFICATION_FAILED: Final = re.compile(r"^verification of (blue|green) \([^)]*\) failed")
+"""How the verification window's failure starts (bluegreen/app/verify.py, Window.line)."""
+ACTIVE_COLOR: Final = "activeColor"
 
 
 @dataclass
@@ -40,6 +44,8 @@ class Options:
     allow_changes: bool = False
     yes: bool = False
     policy_packs: list[str] = field(default_factory=list)
+    switch_back: bool = True
+    """When the new color fails its verification window, move traffic back to the old one at once."""
 
 
 @dataclass
@@ -56,10 +62,11 @@ def _time(moment: datetime) -> str:
     return moment.strftime(TIME_FORMAT)
 
 
-def _cutover_line(cutover: hist.Cutover) -> str:
+def _cutover_line(cutover: hist.Cutover, verification: str = "") -> str:
     origin = cutover.from_color or "(first deploy)"
     number = f"v{cutover.number}" if cutover.number is not None else "v?"
-    return f"{number:>5}  {_time(cutover.time)}  {origin} -> {cutover.to_color}  {cutover.result}"
+    outcome = f"{cutover.result}, {verification}" if verification else cutover.result
+    return f"{number:>5}  {_time(cutover.time)}  {origin} -> {cutover.to_color}  {outcome}"
 
 
 def _update_label(number: int | None, start_time: datetime) -> str:
@@ -107,9 +114,9 @@ def status(view: StackView, console: Console) -> None:
         console.say(f"  note: config says {configured} but {serving} serves: the next `pulumi up` switches traffic")
     console.say("last cutovers:")
     entries = view.history()
-    found = hist.cutovers(entries, view.app)[:STATUS_CUTOVERS]
-    for cutover in found:
-        console.say(f"  {_cutover_line(cutover)}")
+    found = hist.with_verification(hist.cutovers(entries, view.app))[:STATUS_CUTOVERS]
+    for cutover, verification in found:
+        console.say(f"  {_cutover_line(cutover, verification)}")
     if not found:
         console.say("  (none in stack history)")
     _unnumbered_note(entries, console)
@@ -176,11 +183,11 @@ def recover(view: StackView, options: Options, console: Console) -> None:
 
 def history(view: StackView, console: Console) -> None:
     entries = view.history()
-    found = hist.cutovers(entries, view.app)
+    found = hist.with_verification(hist.cutovers(entries, view.app))
     console.say(f"cutovers of {view.app} on stack {view.name}, newest first:")
-    for cutover in found:
+    for cutover, verification in found:
         message = f"  {cutover.message}" if cutover.message else ""
-        console.say(f"  {_cutover_line(cutover)}{message}")
+        console.say(f"  {_cutover_line(cutover, verification)}{message}")
     if not found:
         console.say("  (none in stack history)")
     _unnumbered_note(entries, console)
@@ -234,7 +241,7 @@ def _plan(view: StackView, serving: Color, target: Color, options: Options, cons
 
     console.say(f"previewing {view.app}: {serving} -> {target} on stack {view.name} ...")
     try:
-        view.preview(target, on_event, options.policy_packs)
+        view.preview({ACTIVE_COLOR: target}, on_event, options.policy_packs, f"bgctl preview {view.app} -> {target}")
     except BgctlError as error:
         mandatory = [v for v in violations if v.enforcement_level == MANDATORY]
         if not mandatory:
@@ -267,6 +274,8 @@ def preview(view: StackView, target: Color, options: Options, console: Console) 
 class _Progress:
     console: Console
     errors: list[str] = field(default_factory=list)
+    failed_at: datetime | None = None
+    """When the first error reached bgctl: for a failed verification window, the moment it failed."""
 
     def __call__(self, event: auto.EngineEvent) -> None:
         if event.resource_pre_event is not None:
@@ -293,6 +302,7 @@ class _Progress:
                 return
             if diagnostic.severity == "error":
                 self.errors.append(message)
+                self.failed_at = self.failed_at or utc_now()
                 self.console.say(f"  error: {message}")
             elif diagnostic.severity in ("info", "warning"):
                 # The hooks' own lines: what the pre-switch gate checked, how long the old color waits.
@@ -323,9 +333,11 @@ def cutover(view: StackView, target: Color, options: Options, console: Console, 
         except (auto.CommandError, BgctlError) as error:
             if isinstance(error, BgctlError) and not interrupts.seen:
                 raise  # `config set` itself failed: nothing ran
-            raise _failed(view, serving, target, progress, error, interrupted=interrupts.seen) from error
+            raise _failed(
+                view, serving, target, progress, error, options, console, interrupted=interrupts.seen
+            ) from error
         if result is None:
-            raise _failed(view, serving, target, progress, None, interrupted=True)
+            raise _failed(view, serving, target, progress, None, options, console, interrupted=True)
     _finished(view, target, result, interrupts, console)
 
 
@@ -390,6 +402,8 @@ def _failed(
     target: Color,
     progress: _Progress,
     error: Exception | None,
+    options: Options,
+    console: Console,
     *,
     interrupted: bool = False,
 ) -> BgctlError:
@@ -416,9 +430,62 @@ def _failed(
         return BgctlError(
             f"cutover to {target} failed: {reason}; {_stays(reason, before, service)}; config restored to {before}"
         )
+    verification = _verification_failure(reason)
+    if verification is not None and now == target:
+        if not interrupted and options.switch_back:
+            return _switch_back(view, target, before, verification, progress.failed_at or utc_now(), options, console)
+        return BgctlError(
+            f"{verification}; traffic is on {target} (Service {service} selects it) and {before} still runs: switch "
+            f"back with: bgctl rollback --now --stack {view.name} --app {view.app} --yes"
+        )
     return BgctlError(
         f"cutover to {target} failed after the switch: {reason}; traffic is on {now} (Service {service} selects "
         f"{now}); rerun `cutover {target}` to finish, or `rollback`"
+    )
+
+
+def _verification_failure(reason: str) -> str | None:
+    """The verification window's failure without the hook's advice (bgctl acts on it), or None for another error."""
+    if _VERIFICATION_FAILED.match(reason) is None:
+        return None
+    return reason.split(". Traffic IS on ", 1)[0]
+
+
+def _switch_back(
+    view: StackView,
+    failed: Color,
+    previous: Color,
+    verification: str,
+    failed_at: datetime,
+    options: Options,
+    console: Console,
+) -> BgctlError:
+    """After a failed verification window: `previous`, Ready in the cluster, gets the traffic back through one write
+    of the selector (the guards of `rollback --now`), then the recorded `pulumi up` puts config and state in line."""
+    from bluegreen.cli import cluster  # the Kubernetes client loads only when a switch back is needed
+
+    console.say(f"{verification}")
+    console.say(f"switching back to {previous} ...")
+    switch = _Switch(parse_stack_config(view.config, view.secret_keys).namespace, view.app, failed, previous)
+    manual = f"bgctl rollback --now --stack {view.name} --app {view.app} --yes"
+    try:
+        with cluster.connect(cluster.access(view.config)) as api:
+            _ready_to_serve(api, switch, _checked_app(view, failed, previous)[1], None)
+            _write_selector(api, switch)
+    except BgctlError as error:
+        return BgctlError(f"{verification}; could not switch back: {error}; traffic is on {failed}: run {manual}")
+    moved = utc_now()
+    seconds = (moved - failed_at).total_seconds()
+    console.say(
+        f"switched back: Service {switch.service} selects {previous} at {_moment(moved)}, {seconds:.2f}s after the "
+        "verification failed"
+    )
+    with _Interrupts(console, _NOW_INTERRUPTED) as interrupts:
+        _bring_in_line(view, switch, moved, options, console, interrupts, hist.SWITCH_BACK, why=verification)
+    return BgctlError(
+        f"{verification}; switched back: traffic is on {previous} since {_moment(moved, with_date=False)} "
+        f"({seconds:.2f}s after the failure) and the config says {previous}; {failed} keeps running for a look "
+        f"(bgctl status)"
     )
 
 
@@ -546,6 +613,7 @@ def _bring_in_line(
     console: Console,
     interrupts: _Interrupts,
     reason: str,
+    why: str = "",
 ) -> None:
     """The config names the target and `pulumi up` (policy packs and gate included) records the switch.
 
@@ -555,7 +623,8 @@ def _bring_in_line(
     target = switch.target
 
     def half_done(what: str, configured: Color | None) -> BgctlError:
-        return _half_done(view, switch, moved, what, options, configured)
+        ran = reason if reason == hist.SWITCH_BACK else "rollback --now"
+        return _half_done(view, switch, moved, what, options, configured, ran)
 
     console.say(f"setting {key} = {target} and running pulumi up, which finds the selector already written ...")
     try:
@@ -567,7 +636,8 @@ def _bring_in_line(
         raise half_done("interrupted before pulumi up", target)
     progress = _Progress(console)
     try:
-        result = view.up(f"bgctl {reason} {view.app}: {switch.serving} -> {target}", progress, options.policy_packs)
+        message = f"bgctl {reason} {view.app}: {switch.serving} -> {target}" + (f" ({why})" if why else "")
+        result = view.up(message, progress, options.policy_packs)
     except auto.CommandError as error:
         said = progress.errors[0] if progress.errors else cli_error(error)
         raise half_done(
@@ -577,7 +647,13 @@ def _bring_in_line(
 
 
 def _half_done(
-    view: StackView, switch: _Switch, moved: datetime, what: str, options: Options, configured: Color | None
+    view: StackView,
+    switch: _Switch,
+    moved: datetime,
+    what: str,
+    options: Options,
+    configured: Color | None,
+    what_ran: str,
 ) -> BgctlError:
     """Traffic moved but the stack does not record it yet: where traffic is, what the config says (None: unknown),
     and the one command line that brings the stack in line, run as bgctl ran its own `up`."""
@@ -591,7 +667,7 @@ def _half_done(
         setting = shlex.join(["pulumi", "config", "set", *(["--path"] if path else []), key, target, *where])
         command = f"{setting} && {command}"
     return BgctlError(
-        f"rollback --now half done: traffic IS on {target} (Service {switch.service} selects it since "
+        f"{what_ran} half done: traffic IS on {target} (Service {switch.service} selects it since "
         f"{_moment(moved, with_date=False)}), but {what}; {says}; to bring the stack in line run: {command}"
     )
 
@@ -604,3 +680,124 @@ def _configured_color(view: StackView) -> Color | None:
     except BgctlError:
         return None
     return hist.color_of(config, view.app)
+
+
+def _settled(view: StackView, serving: Color) -> AppSettings:
+    """The app's settings, once nothing is half done: config and state agree on the serving color, no update died."""
+    configured = hist.color_of(view.config, view.app)
+    if recovery.interruption(view) is not None:
+        raise BgctlError(
+            f"the last update of stack {view.name} did not finish, so which color is idle is not known; run "
+            f"`bgctl recover --stack {view.name}` (make recover) first; nothing changed"
+        )
+    if configured != serving:
+        key, path = view.color_key()
+        put_back = shlex.join(["pulumi", "config", "set", *(["--path"] if path else []), key, serving])
+        raise BgctlError(
+            f"{naming.other_color(serving)} is not idle: the config says {view.app} serves {configured} but "
+            f"{serving} serves (a cutover half done); finish it with `bgctl cutover {configured}`, or put the config "
+            f"back with `{put_back}`; nothing changed"
+        )
+    return _checked_app(view, serving, naming.other_color(serving))[1]
+
+
+def release(view: StackView, image: str, version: str, promote: bool, options: Options, console: Console) -> None:
+    """Put `image` at `version` on the idle color (traffic untouched), show where to reach it, and with `promote`
+    cut over to it (verification window and switch back included)."""
+    serving = view.serving_color()
+    idle = naming.other_color(serving)
+    for flag, value, check in (
+        ("--image", image, grammar.image_reference),
+        ("--version", version, grammar.label_value),
+    ):
+        if (why := check(value)) is not None:
+            raise BgctlError(f"{flag} {value!r} {why}; nothing changed")
+    app = _settled(view, serving)
+    live = app.color(serving)
+    if version == live.version:
+        raise BgctlError(
+            f"version {version} already serves: {serving} runs it ({live.image}); release another version to "
+            f"{idle}; nothing changed"
+        )
+    if app.idle_replicas == 0:
+        key, _ = view.app_key("idleReplicas")
+        raise BgctlError(
+            f"{idle} runs no pods (idleReplicas is 0), so the release could not be checked before the switch; give it "
+            f"pods with `pulumi config set {'--path ' if '[' in key else ''}{key} 1` (or remove the key), "
+            "then release again; nothing changed"
+        )
+    image_key, version_key = f"{idle}Image", f"{idle}Version"
+    current = app.color(idle)
+    if (current.image, current.version) == (image, version):
+        console.say(f"{idle} already runs {image} as version {version}: nothing to roll out")
+    else:
+        _roll_out_idle(view, serving, idle, {image_key: image, version_key: version}, options, console)
+    namespace = parse_stack_config(view.config, view.secret_keys).namespace
+    preview_service = naming.preview_service_name(view.app)
+    console.say(
+        f"{idle} runs {version}; traffic stays on {serving} ({live.version}). Reach {version} through the preview "
+        f"Service: http://{preview_service}.{namespace}.svc.cluster.local/ in the cluster, or "
+        f"`kubectl --namespace {namespace} port-forward service/{preview_service} 8080:{app.service_port}` and "
+        "http://127.0.0.1:8080/"
+    )
+    if not promote:
+        console.say(
+            f"promote it with: bgctl cutover {idle} --stack {view.name} --app {view.app} (make cutover COLOR={idle})"
+        )
+        return
+    fresh = StackView.load(view.stack, view.work_dir, view.app)
+    cutover(fresh, idle, options, console, reason=f"release {version}")
+
+
+def _roll_out_idle(
+    view: StackView, serving: Color, idle: Color, values: dict[str, str], options: Options, console: Console
+) -> None:
+    """The release's checked preview (only the idle color's pod template may change), the question, then
+    `pulumi up` with the new keys; traffic never moves."""
+    steps: list[auto.StepEventMetadata] = []
+    violations: list[auto.PolicyEvent] = []
+
+    def on_event(event: auto.EngineEvent) -> None:
+        if event.resource_pre_event is not None:
+            steps.append(event.resource_pre_event.metadata)
+        elif event.policy_event is not None:
+            violations.append(event.policy_event)
+            console.say(f"  policy {_violation(event.policy_event)}")
+
+    changes = ", ".join(f"{key} = {value}" for key, value in values.items())
+    console.say(f"previewing the release of {view.app} to {idle} ({changes}) on stack {view.name} ...")
+    try:
+        view.preview(values, on_event, options.policy_packs, f"bgctl release preview {view.app} -> {idle}")
+    except BgctlError as error:
+        mandatory = [v for v in violations if v.enforcement_level == MANDATORY]
+        if not mandatory:
+            raise
+        raise BgctlError(f"REFUSED by the policy pack: {'; '.join(_violation(v) for v in mandatory)}") from error
+    lines, problems = release_problems(view.app, idle, steps)
+    console.say(f"Release plan for {view.app} on stack {view.name}: {idle}'s pod template")
+    for line in lines or ["    (no change)"]:
+        console.say(line)
+    if problems:
+        raise BgctlError(f"REFUSED: this release {'; '.join(problems)}; nothing changed")
+    console.say(f"OK: only {idle}'s pod template changes; traffic stays on {serving}")
+    if not options.yes:
+        question = f"roll out {changes} on {idle} (stack {view.name})? traffic stays on {serving}"
+        if console.confirm is None:
+            raise BgctlError("not confirmed: stdin is not a terminal, pass --yes to release without a prompt")
+        if not console.confirm(question):
+            raise BgctlError("cancelled: nothing changed")
+    progress = _Progress(console)
+    stopping = f"pulumi ends its step safely; traffic stays on {serving}"
+    with _Interrupts(console, stopping):
+        for name, value in values.items():
+            console.say(f"setting {view.app_key(name)[0]} = {value}")
+            view.set_app_config(name, value)
+        console.say(f"running pulumi up: {idle} rolls out, traffic stays on {serving} ...")
+        try:
+            view.up(f"bgctl release {view.app} {values[f'{idle}Version']} to {idle}", progress, options.policy_packs)
+        except auto.CommandError as error:
+            reason = _hook_reason(progress.errors[0] if progress.errors else cli_error(error))
+            raise BgctlError(
+                f"release to {idle} failed: {reason}; traffic stays on {serving}, untouched; the config names "
+                f"{changes}: fix it and release again"
+            ) from error

@@ -26,6 +26,10 @@ ACTIVE_COLOR_KEY: Final = f"{naming.PROJECT}:activeColor"
 APPS_KEY: Final = f"{naming.PROJECT}:apps"
 UPDATE: Final = "update"
 SUCCEEDED: Final = "succeeded"
+FAILED: Final = "failed"
+SWITCH_BACK: Final = "switch back"
+"""What bgctl calls the update that moves traffic back after a failed verification window (`bgctl switch back ...`)."""
+VERIFY_SECONDS_KEY: Final = f"{naming.PROJECT}:verifySeconds"
 
 
 def config_values(summary: UpdateSummary) -> dict[str, str]:
@@ -56,16 +60,27 @@ def app_index(config: Mapping[str, str], app: str) -> int | None:
     raise BgctlError(f"app {app!r} is not in the stack's {APPS_KEY} config")
 
 
-def color_of(config: Mapping[str, str], app: str) -> Color | None:
-    """The color `app` is configured to serve in `config`, or None when it does not say."""
-    top = naming.as_color(config.get(ACTIVE_COLOR_KEY))
+def app_setting(config: Mapping[str, str], app: str, name: str) -> Any:
+    """`app`'s value of the per-app key `name` in `config`: its entry of `apps`, else the top-level key."""
+    top = config.get(f"{naming.PROJECT}:{name}")
     entries = _apps(config)
     if entries is None:
         return top
     for entry in entries:
         if isinstance(entry, dict) and entry.get("name") == app:
-            return naming.as_color(entry["activeColor"]) if "activeColor" in entry else top
+            return entry.get(name, top)
     return None
+
+
+def color_of(config: Mapping[str, str], app: str) -> Color | None:
+    """The color `app` is configured to serve in `config`, or None when it does not say."""
+    return naming.as_color(app_setting(config, app, "activeColor"))
+
+
+def verify_seconds(config: Mapping[str, str], app: str) -> int:
+    """`app`'s verification window in `config`, in seconds; 0 when it has none."""
+    value = app_setting(config, app, "verifySeconds")
+    return int(value) if isinstance(value, (int, str)) and str(value).isdigit() else 0
 
 
 @dataclass(frozen=True)
@@ -125,23 +140,69 @@ class Cutover:
     to_color: Color
     result: str
     message: str
+    verify_seconds: int = 0
+    """The verification window the update ran with; 0: none."""
+    switch_back: bool = False
+    """bgctl's update that moved traffic back after the cutover before it failed its verification window."""
+
+    def verification(self, newer: Cutover | None) -> str:
+        """What became of the new color's verification window, as far as history tells; empty when it had none.
+
+        A failed window fails its update, so a cutover that succeeded with a window passed it; a failed one
+        that bgctl switched back from failed its window (bgctl switches back for nothing else).
+        """
+        if self.switch_back:
+            return f"switched back from {self.from_color}"
+        if not self.verify_seconds:
+            return ""
+        if self.result == SUCCEEDED:
+            return f"verified {self.verify_seconds}s"
+        if self.result == FAILED and newer is not None and newer.switch_back:
+            return "verification failed"
+        return ""
+
+
+def is_switch_back(message: str) -> bool:
+    return message.startswith(f"bgctl {SWITCH_BACK} ")
 
 
 def cutovers(entries: Sequence[Entry], app: str) -> list[Cutover]:
-    """The updates that changed `app`'s color, newest first; failed attempts are kept and marked."""
+    """The updates that changed `app`'s color, newest first; failed attempts and switches back are kept and marked."""
     found: list[Cutover] = []
     serving: Color | None = None
+    tried: Color | None = None
+    """The color of the newest update, whatever its result: a failed verification window leaves traffic on it."""
     for entry in reversed(entries):  # oldest first: "from" is what the last good update served
         summary = entry.summary
         if summary.kind != UPDATE:
             continue
-        color = color_of(config_values(summary), app)
-        if color is None or color == serving:
+        config = config_values(summary)
+        color = color_of(config, app)
+        if color is None:
             continue
-        found.append(Cutover(entry.number, summary.start_time, serving, color, summary.result, summary.message))
+        back = is_switch_back(summary.message) and tried not in (None, color)
+        if color != serving or back:
+            found.append(
+                Cutover(
+                    entry.number,
+                    summary.start_time,
+                    tried if back else serving,
+                    color,
+                    summary.result,
+                    summary.message,
+                    verify_seconds(config, app),
+                    back,
+                )
+            )
         if summary.result == SUCCEEDED:
             serving = color
+        tried = color
     return found[::-1]
+
+
+def with_verification(found: Sequence[Cutover]) -> list[tuple[Cutover, str]]:
+    """Each cutover (newest first) with what became of its verification window."""
+    return [(cutover, cutover.verification(found[index - 1] if index else None)) for index, cutover in enumerate(found)]
 
 
 def _article(word: str) -> str:

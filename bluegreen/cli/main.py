@@ -87,6 +87,17 @@ COMMANDS: Final = {
         "(policy pack and gate included) records it. Asks first unless --yes.",
         ("bgctl rollback --stack dev --to-version 3", "bgctl rollback --stack dev --now --yes"),
     ),
+    "release": (
+        "put a new version on the idle color; with --promote, cut over to it",
+        "Set the idle color's image and version keys, run the policy-checked preview (only that color's pod template "
+        "may change), ask, then pulumi up: the idle color rolls out while traffic stays where it is, and the preview "
+        "Service reaches the new version. With --promote, then cut over to it; when the new color fails its "
+        "verification window (verifySeconds), traffic goes back at once unless --no-switch-back.",
+        (
+            "bgctl release --image backend:1.3 --version 1.3",
+            "bgctl release --image backend:1.3 --version 1.3 --promote --yes",
+        ),
+    ),
     "recover": (
         "finish after an update that died: its lock, then pulumi up",
         "After a pulumi up that was killed (or whose machine was lost): say where traffic is in the cluster, clear "
@@ -151,9 +162,20 @@ def _parser() -> argparse.ArgumentParser:
     command("history", common)
     command("render", where)
     command("preview", common, checked).add_argument("color", type=_color, help="blue or green")
-    cut = command("cutover", common, checked)
+    switching = _Parser(add_help=False)
+    switching.add_argument(
+        "--no-switch-back",
+        action="store_true",
+        help="when the new color fails its verification window, only report it: traffic stays on the new color",
+    )
+    cut = command("cutover", common, checked, switching)
     cut.add_argument("color", type=_color, help="blue or green")
     cut.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    release = command("release", common, checked, switching)
+    release.add_argument("--image", required=True, metavar="REPO:TAG", help="the new version's image, pinned")
+    release.add_argument("--version", required=True, metavar="V", help="its version (a label value)")
+    release.add_argument("--promote", action="store_true", help="then cut over to it")
+    release.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     back = command("rollback", common, checked)
     back.add_argument(
         "--to-version",
@@ -199,7 +221,10 @@ def run(argv: Sequence[str]) -> None:
         allow_changes=getattr(args, "allow_changes", False),
         yes=getattr(args, "yes", False),
         policy_packs=_policy_packs(args),
+        switch_back=not getattr(args, "no_switch_back", False),
     )
+    if getattr(args, "no_switch_back", False) and args.command == "release" and not args.promote:
+        parser.error("--no-switch-back acts on the cutover that --promote starts")
     if args.command == "render":
         from bluegreen.cli import render  # the program and the Kubernetes SDK load only for this command
 
@@ -222,6 +247,8 @@ def run(argv: Sequence[str]) -> None:
         with recovery.exclusive(view, args.command):
             if args.command == "cutover":
                 commands.cutover(view, args.color, options, console)
+            elif args.command == "release":
+                commands.release(view, args.image, args.version, args.promote, options, console)
             elif args.command == "recover":
                 commands.recover(view, options, console)
             else:

@@ -160,3 +160,34 @@ def build_plan(app: str, from_color: Color, to_color: Color, events: Iterable[St
         seen.add((meta.urn, meta.op.value))
         steps.append(step_from_event(meta, app))
     return Plan(app, from_color, to_color, tuple(steps))
+
+
+TEMPLATE_PATH: Final = "spec.template"
+
+
+def release_problems(app: str, idle: Color, steps: Iterable[StepEventMetadata]) -> tuple[list[str], list[str]]:
+    """A release's plan: it may change only the idle color's pod template. Returns its lines and its problems."""
+    deployment = naming.deployment_name(app, idle)
+    lines: list[str] = []
+    problems: list[str] = []
+    rolled = False
+    for step in (step_from_event(meta, app) for meta in steps):
+        if step.kind is Kind.UNCHANGED:
+            continue
+        template = (
+            step.op == OpType.UPDATE
+            and step.type == DEPLOYMENT_TYPE
+            and step.name == deployment
+            and bool(step.paths)
+            and all(_under(path, TEMPLATE_PATH) for path in step.paths)
+        )
+        lines.append(
+            f"    {'~' if template else '!'} {step.op.value} {step.short_type} {step.name} ({', '.join(step.paths)})"
+        )
+        if template:
+            rolled = True
+        else:
+            problems.append(f"would {step.describe()}")
+    if not rolled:
+        problems.append(f"does not change Deployment {deployment}'s pod template")
+    return lines, problems

@@ -158,17 +158,24 @@ class StackView:
                 return hist.numbered(hist.unique(summaries))
         return hist.numbered(hist.unique(summaries), complete=False)
 
-    def color_key(self) -> tuple[str, bool]:
-        """The config key that holds this app's color, and whether it is a path."""
+    def app_key(self, name: str) -> tuple[str, bool]:
+        """The config key that holds this app's `name` (`activeColor`, `greenImage`), and whether it is a path."""
         index = hist.app_index(self.config, self.app)
         if index is None:
-            return hist.ACTIVE_COLOR_KEY, False
-        return f"{hist.APPS_KEY}[{index}].activeColor", True
+            return f"{naming.PROJECT}:{name}", False
+        return f"{hist.APPS_KEY}[{index}].{name}", True
+
+    def color_key(self) -> tuple[str, bool]:
+        """The config key that holds this app's color, and whether it is a path."""
+        return self.app_key(hist.ACTIVE_COLOR_KEY.split(":", 1)[1])
+
+    def set_app_config(self, name: str, value: str) -> None:
+        key, path = self.app_key(name)
+        with pulumi_errors(self.name):
+            self.stack.set_config(key, auto.ConfigValue(value=value), path=path)
 
     def set_color(self, color: Color) -> None:
-        key, path = self.color_key()
-        with pulumi_errors(self.name):
-            self.stack.set_config(key, auto.ConfigValue(value=color), path=path)
+        self.set_app_config(hist.ACTIVE_COLOR_KEY.split(":", 1)[1], color)
 
     def stack_file(self) -> Path:
         """The stack's config file, as the CLI finds it (`stackConfigDir` of Pulumi.yaml, else the project dir)."""
@@ -182,8 +189,8 @@ class StackView:
         raise BgctlError(f"cannot find the config file of stack {self.name} (Pulumi.{short}.yaml) in {folder}")
 
     @contextlib.contextmanager
-    def config_with_color(self, color: Color) -> Iterator[Path]:
-        """A copy of the stack's config file in which only this app's color differs.
+    def config_with(self, values: Mapping[str, str]) -> Iterator[Path]:
+        """A copy of the stack's config file in which only these keys of this app differ (`activeColor`, ...).
 
         `preview --config-file` reads it instead of the stack's own file, so a preview never
         changes the stack's config, even if it is interrupted, and a concurrent `pulumi up` never
@@ -192,15 +199,14 @@ class StackView:
         source = self.stack_file()
         document = (json.loads if source.suffix == ".json" else yaml.safe_load)(source.read_text()) or {}
         config = document.setdefault("config", {})
-        key, path = self.color_key()
-        if not path:
-            config[key] = color
+        if hist.app_index(self.config, self.app) is None:
+            config.update({f"{naming.PROJECT}:{name}": value for name, value in values.items()})
         else:
             raw = config.get(hist.APPS_KEY)
             entries = json.loads(raw) if isinstance(raw, str) else raw
             index = hist.app_index({hist.APPS_KEY: json.dumps(entries)}, self.app)
             assert index is not None
-            entries[index]["activeColor"] = color
+            entries[index].update(values)
             config[hist.APPS_KEY] = entries
         handle, name = tempfile.mkstemp(prefix=f"bgctl-{self.name.split('/')[-1]}-", suffix=".yaml")
         try:
@@ -210,14 +216,15 @@ class StackView:
         finally:
             os.unlink(name)
 
-    def preview(self, color: Color, on_event: OnEvent, policy_packs: list[str]) -> None:
-        with self.config_with_color(color) as config_file, pulumi_errors(self.name):
+    def preview(self, values: Mapping[str, str], on_event: OnEvent, policy_packs: list[str], message: str = "") -> None:
+        """Preview the stack with these keys of this app changed (`{"activeColor": "green"}`), config untouched."""
+        with self.config_with(values) as config_file, pulumi_errors(self.name):
             self.stack.preview(
                 on_event=on_event,
                 config_file=str(config_file),
                 color="never",
                 policy_packs=policy_packs or None,
-                message=f"bgctl preview {self.app} -> {color}",
+                message=message or f"bgctl preview {self.app} -> {values}",
             )
 
     def up(self, message: str, on_event: OnEvent, policy_packs: list[str]) -> auto.UpResult:

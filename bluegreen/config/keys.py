@@ -18,6 +18,7 @@ KeyType = Literal["string", "integer", "boolean", "array", "object"]
 INT32_MAX: Final = 2**31 - 1
 MAX_APP_NAME_LENGTH: Final = naming.MAX_APP_NAME_LENGTH
 MAX_SCALE_DOWN_DELAY_SECONDS: Final = 3600
+MAX_VERIFY_SECONDS: Final = 3600
 SERVICE_TYPES: Final = ("ClusterIP", "NodePort", "LoadBalancer")
 
 
@@ -185,6 +186,28 @@ KEYS: Final[tuple[Key, ...]] = (
         default=True,
         per_app=True,
         rule="`true` or `false`",
+    ),
+    Key(
+        "verifySeconds",
+        "integer",
+        "After a cutover, watch the new color under traffic for this many seconds before the update succeeds: "
+        "smokePath (else readinessPath) through the active Service, 10 requests a second, above "
+        "verifySuccessPercent; every pod of the new color stays Ready and no container restarts. A failed window "
+        "fails the update (bgctl then switches back). 0 turns it off. Needs preSwitchGate.",
+        default=0,
+        per_app=True,
+        minimum=0,
+        maximum=MAX_VERIFY_SECONDS,
+    ),
+    Key(
+        "verifySuccessPercent",
+        "integer",
+        "The share of the verification window's requests that must answer 2xx, in percent; the window fails as "
+        "soon as more have failed than this allows over the whole window.",
+        default=99,
+        per_app=True,
+        minimum=1,
+        maximum=100,
     ),
     Key(
         "runAsUser",

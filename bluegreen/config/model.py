@@ -50,6 +50,10 @@ class AppSettings:
     """The wait after a switch before the old color shrinks (idle_replicas) or its pods are replaced."""
     recycle_old_pods: bool = BY_NAME["recycleOldPods"].default
     """After a switch, replace the old color's pods one at a time so keep-alive clients reconnect to the new one."""
+    verify_seconds: int = BY_NAME["verifySeconds"].default
+    """How long the new color is watched under traffic after a switch; 0: not at all."""
+    verify_success_percent: int = BY_NAME["verifySuccessPercent"].default
+    """The share of the window's requests that must answer 2xx."""
     cpu_request: str = BY_NAME["cpuRequest"].default
     cpu_limit: str = BY_NAME["cpuLimit"].default
     memory_request: str = BY_NAME["memoryRequest"].default
@@ -61,6 +65,11 @@ class AppSettings:
     @property
     def idle_color(self) -> Color:
         return naming.other_color(self.active_color)
+
+    @property
+    def verify_path(self) -> str:
+        """What the verification window GETs through the active Service: smokePath, else readinessPath."""
+        return self.smoke_path or self.readiness_path
 
     def color(self, color: Color) -> ColorSettings:
         return self.blue if color == "blue" else self.green

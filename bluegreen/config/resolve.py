@@ -138,6 +138,8 @@ def resolve(source: AppSource, reporter: Reporter) -> AppSettings:
         run_as_user=value("runAsUser"),
         scale_down_delay_seconds=value("scaleDownDelaySeconds"),
         recycle_old_pods=value("recycleOldPods"),
+        verify_seconds=value("verifySeconds"),
+        verify_success_percent=value("verifySuccessPercent"),
         cpu_request=value("cpuRequest"),
         cpu_limit=value("cpuLimit"),
         memory_request=value("memoryRequest"),

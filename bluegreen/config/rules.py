@@ -59,6 +59,14 @@ def combinations(reporter: Reporter, apps: Sequence[tuple[AppSettings, AppSource
     """Values that are each fine alone but can never work together."""
     for app, source in apps:
         app_combinations(reporter, source, app, settings.clients(app.name), settings.api_server_cidrs)
+        layer = source.owner("verifySeconds")
+        if app.verify_seconds and not settings.pre_switch_gate and layer is not None:
+            allowed = (
+                "must be 0 while preSwitchGate is false: the verification window runs in the hooks that reach the "
+                "cluster, which preSwitchGate false turns off"
+            )
+            value = layer.given["verifySeconds"]
+            reporter.bad(layer.prefix + "verifySeconds", value, allowed, 0, app=source.app, rule="combination")
 
 
 def app_combinations(
@@ -73,10 +81,12 @@ def app_combinations(
         )
         value = layer.given["serviceType"]
         reporter.bad(layer.prefix + "serviceType", value, allowed, "ClusterIP", app=source.app, rule="combination")
-    if app.smoke_path and clients and not api_server_cidrs:
+    if (app.smoke_path or app.verify_seconds) and clients and not api_server_cidrs:
+        check = "a smokePath" if app.smoke_path else "verifySeconds"
         allowed = (
-            f"must list where the API server's proxy connects from: app {app.name!r} has a smokePath and a "
-            "NetworkPolicy that admits only its clients, so the pre-switch smoke check needs this source admitted"
+            f"must list where the API server's proxy connects from: app {app.name!r} has {check} and a "
+            "NetworkPolicy that admits only its clients, so the checks through the API server's proxy need this "
+            "source admitted"
         )
         reporter.bad("apiServerCidrs", [], allowed, EXAMPLES["apiServerCidrs"], rule="combination")
 

@@ -70,6 +70,7 @@ def run(cluster: tuple[kube.Cluster, str], *inputs: object, **changes: object) -
         seen.info.append,
         seen.warnings.append,
         seen.waits.append,
+        clock=lambda: 100.0,  # no time passes: the whole delay is still to wait
     )
     return seen
 
@@ -87,8 +88,8 @@ def test_a_switch_is_confirmed_then_the_old_colors_pods_are_evicted_one_at_a_tim
         seen.info[0],
     )
     assert seen.info[1] == (
-        "after the switch: waiting scaleDownDelaySeconds (7s) before replacing blue's pods, so every node routes "
-        "to green first"
+        "after the switch: waiting scaleDownDelaySeconds (7s from the switch) before replacing blue's pods, so every "
+        "node routes to green first"
     )
     assert re.fullmatch(
         r"after the switch: replaced the 2 pod\(s\) of blue \(bluegreen-dev/backend-blue\) one at a time in "
@@ -130,7 +131,7 @@ def test_a_service_that_sends_traffic_nowhere_fails_the_update_with_the_command_
     assert str(raised.value).startswith(
         "after the switch: backend: 0s after the selector moved to green, Service bluegreen-dev/backend lists 0 of "
         "0 Ready green pod(s) as endpoints. Traffic has moved to green (the selector is written); switch back with: "
-        "bgctl rollback --stack "
+        "bgctl rollback --now --stack "
     )
     assert not any(r.startswith("POST") for r in state.requests)
 

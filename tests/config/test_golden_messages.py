@@ -67,6 +67,8 @@ STACKS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "near-miss": ({}, {"stray": {"bluegren:activeColor": "green", "blue-green:env": Secret()}}),
     "cidr-not-string": ({"smokePath": "/", "apiServerCidrs": "[1]"}, {}),
     "cidrs-without-effect": ({"apiServerCidrs": '["172.18.0.0/16"]', "frontend": "{}"}, {}),
+    "verify-without-gate": ({"verifySeconds": "30", "preSwitchGate": "false", "frontend": "{}"}, {}),
+    "verify-percent-above-100": ({"verifySeconds": "30", "verifySuccessPercent": "101", "frontend": "{}"}, {}),
     "boolean-in-structured": ({"frontend": '{"image": "nginx:1.27", "replicas": true}'}, {}),
     "value-too-long": ({"blueVersion": "v" * 70000}, {}),
     "secret-near-a-known-key": ({"activecolour": "green"}, {"secret": frozenset({"activecolour"})}),

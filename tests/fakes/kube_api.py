@@ -267,6 +267,8 @@ class Cluster:
     """Pod name -> requests left before it turns Ready: an evicted pod's replacement starting."""
     stale_endpoints: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
     """Service -> (reads, pod names): its EndpointSlices list those pods for that many reads (the controller lags)."""
+    proxied: int = 0
+    """Requests the service proxy has passed on: it picks the Service's Ready pods in turn."""
     journal: Path | None = None
     """A JSON-lines file each request is also appended to, as `["kube-api", "METHOD /path?query"]`: the fake
     `pulumi` logs its calls to the same file, so one timeline holds both."""
@@ -456,6 +458,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(404, _status(404, "NotFound", f'deployments.apps "{name}" not found'))
             else:
                 self._send(200, found)
+        elif path.startswith(services) and "/proxy" in path:
+            self._service_proxy(path[len(services) :])
         elif path.startswith(services):
             name = path[len(services) :]
             found = self.cluster.services.get(name)
@@ -485,6 +489,31 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(answer[0], answer[1], answer[2] if len(answer) == 3 else "text/plain; charset=utf-8")
         else:
             self._send(404, _status(404, "NotFound", "the server could not find the requested resource"))
+
+    def _service_proxy(self, key: str) -> None:
+        """`<service>:<port name>/proxy<path>`: one of the Service's Ready pods answers, in turn, as the API server's
+        service proxy picks one of its ready endpoints; none is a 503, as there."""
+        name, _, rest = key.partition("/proxy")
+        service = self.cluster.services.get(name.partition(":")[0])
+        selector = ",".join(f"{k}={v}" for k, v in ((service or {}).get("spec", {}).get("selector") or {}).items())
+        ready = sorted(
+            (
+                p["metadata"]["name"]
+                for p in self.cluster.pods
+                if _matches(p["metadata"]["labels"], selector) and _pod_ready(p)
+            ),
+        )
+        if service is None or not ready:
+            message = f'no endpoints available for service "{name.partition(":")[0]}"'
+            self._send(503, _status(503, "ServiceUnavailable", message))
+            return
+        chosen = ready[self.cluster.proxied % len(ready)]
+        self.cluster.proxied += 1
+        answer = self.cluster.proxy.get(f"{chosen}:5678/proxy{rest or '/'}")
+        if answer is None:
+            self._send(503, _status(503, "ServiceUnavailable", "error trying to reach service: connection refused"))
+        else:
+            self._send(answer[0], answer[1], answer[2] if len(answer) == 3 else "text/plain; charset=utf-8")
 
 
 def _endpoint_slices(cluster: Cluster, service: str) -> dict[str, Any]:
