@@ -105,6 +105,10 @@ def status(view: StackView, console: Console) -> None:
         console.say(f"  {color + mark:<7}{version!s:<12}{replicas!s:<10}{view.outputs.get(f'{color}Image')}")
     console.say(f"  service: {view.outputs.get('serviceDns')} (ClusterIP {view.outputs.get('clusterIp')})")
     console.say(f"  preview: {view.outputs.get('previewServiceName')} (selects {naming.other_color(serving)})")
+    idle = naming.other_color(serving)
+    entries = view.history()
+    if not hist.served(entries, view.app, idle, str(view.outputs.get(f"{idle}Version"))):
+        console.say(f"  release: {_release_state(view, idle)}")
     interrupted = recovery.interruption(view)
     if interrupted is not None:
         console.say(f"  interrupted: {interrupted.line(view.name)}")
@@ -113,13 +117,33 @@ def status(view: StackView, console: Console) -> None:
     elif configured is not None and configured != serving:
         console.say(f"  note: config says {configured} but {serving} serves: the next `pulumi up` switches traffic")
     console.say("last cutovers:")
-    entries = view.history()
     found = hist.with_verification(hist.cutovers(entries, view.app))[:STATUS_CUTOVERS]
     for cutover, verification in found:
         console.say(f"  {_cutover_line(cutover, verification)}")
     if not found:
         console.say("  (none in stack history)")
     _unnumbered_note(entries, console)
+
+
+def _release_state(view: StackView, idle: Color) -> str:
+    """Whether the idle color's other version can take the traffic now, read from its Deployment in the cluster."""
+    from bluegreen.cli import cluster  # the Kubernetes client loads only when the idle color runs another version
+
+    version = view.outputs.get(f"{idle}Version")
+    try:
+        namespace = parse_stack_config(view.config, view.secret_keys).namespace
+        with cluster.connect(cluster.access(view.config)) as api:
+            rollout = cluster.read_rollout(api, namespace, view.app, idle)
+    except (BgctlError, ConfigError) as error:
+        return f"{idle} runs {version}: could not read the cluster ({' '.join(str(error).split())[:200]})"
+    if rollout.scaled_to_zero:
+        return f"{idle} is set to {version} but runs no pods (idleReplicas 0): a cutover scales it up first"
+    if (why := rollout.unready()) is not None:
+        return f"{idle} runs {version}: not ready yet ({why})"
+    return (
+        f"{idle} runs {version}, {rollout.available} of {rollout.desired} pod(s) Available: ready to promote "
+        f"(make cutover COLOR={idle})"
+    )
 
 
 def _traffic_in_cluster(view: StackView, recorded: Color, configured: Color | None) -> str:

@@ -200,6 +200,19 @@ def cutovers(entries: Sequence[Entry], app: str) -> list[Cutover]:
     return found[::-1]
 
 
+def served(entries: Sequence[Entry], app: str, color: Color, version: str) -> bool:
+    """Whether `color` ever served `app` at `version` after a successful update: a version it never served is a
+    release waiting for its cutover, one it served is where a rollback goes."""
+    for entry in entries:
+        summary = entry.summary
+        if summary.kind != UPDATE or summary.result != SUCCEEDED:
+            continue
+        config = config_values(summary)
+        if color_of(config, app) == color and str(app_setting(config, app, f"{color}Version")) == version:
+            return True
+    return False
+
+
 def with_verification(found: Sequence[Cutover]) -> list[tuple[Cutover, str]]:
     """Each cutover (newest first) with what became of its verification window."""
     return [(cutover, cutover.verification(found[index - 1] if index else None)) for index, cutover in enumerate(found)]

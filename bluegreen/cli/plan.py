@@ -187,7 +187,10 @@ def release_problems(app: str, idle: Color, steps: Iterable[StepEventMetadata]) 
         if template:
             rolled = True
         else:
-            problems.append(f"would {step.describe()}")
+            described = step.describe()
+            problems.append(
+                f"would {described if described.startswith(step.op.value) else f'{step.op.value} {described}'}"
+            )
     if not rolled:
         problems.append(f"does not change Deployment {deployment}'s pod template")
     return lines, problems

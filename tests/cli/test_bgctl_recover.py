@@ -85,7 +85,9 @@ def test_status_after_a_killed_update_says_it_and_where_traffic_is_in_the_cluste
     assert (code, err) == (0, [])
     host = socket.gethostname()
     assert out[1] == "  active: blue   idle: green"  # what the stack's state recorded
-    assert out[7:10] == [
+    assert out[7:11] == [
+        # Green's 1.2 never served: a release waiting for its cutover, Available in the cluster.
+        "  release: green runs 1.2, 2 of 2 pod(s) Available: ready to promote (make cutover COLOR=green)",
         f"  interrupted: the last update of stack dev did not finish: pulumi (pid {pid} on {host}, since "
         "2025-05-01T10:00:00Z) is gone; it was updating Service backend",
         "  traffic is on green: Service bluegreen-dev/backend selects it in the cluster, 2 of 2 pod(s) ready (the "

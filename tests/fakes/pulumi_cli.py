@@ -11,7 +11,8 @@ entry has `"version": 0`, `stack ls` never reports an update in progress, and on
 stack's lock (`"locked": true` in the state makes `up` fail as a locked stack does; `preview` runs).
 `"interruptConfigSet": true` makes the next `config set` interrupt its caller and fail unwritten;
 `"interruptUp": true` makes `up` interrupt its caller first, as a Ctrl-C in a terminal does (with
-`upFailure`, the update it then cancels).
+`upFailure`, the update it then cancels). `upFailure` may name the `color` whose update it fails and be
+`once`; `plans` may hold a plan for a color and both versions (`"green 1.1 1.3"`), a release's.
 """
 
 from __future__ import annotations
@@ -178,6 +179,20 @@ def _deploy(state: dict[str, Any], app: str, color: str) -> None:
         state["outputs"].update({"activeColor": color, "idleColor": other})
 
 
+def _plan_key(config: dict[str, Any], app: str, color: str) -> str:
+    """A plan for a color and both colors' versions (a release's), else the one for the color."""
+    return f"{color} {config.get('bluegreen:blueVersion')} {config.get('bluegreen:greenVersion')}"
+
+
+def _record_colors(state: dict[str, Any], app: str, config: dict[str, Any]) -> None:
+    """What an update leaves in the outputs: each color's image and version as configured."""
+    outputs = state["outputs"]["apps"][app]
+    for color in ("blue", "green"):
+        for name in ("Image", "Version"):
+            if f"bluegreen:{color}{name}" in config:
+                outputs[f"{color}{name}"] = config[f"bluegreen:{color}{name}"]
+
+
 def main(argv: list[str]) -> None:
     with open(_state_path().parent / "calls.jsonl", "a") as log:
         log.write(json.dumps(argv) + "\n")
@@ -281,7 +296,11 @@ def main(argv: list[str]) -> None:
         color = _color(config, app)
         planning = args[0] == "preview"
         failure = None if planning else state.get("upFailure")
-        steps = state["plans"][color]
+        if failure is not None and failure.get("color", color) != color:
+            failure = None  # it fails only the update that switches to its color
+        if failure is not None and failure.get("once"):
+            state.pop("upFailure")
+        steps = state["plans"].get(_plan_key(config, app, color)) or state["plans"][color]
         policies = state.get("policyEvents") if "--policy-pack" in args else None
         _send_events(_flag(args, "--event-log") or "", _events(steps, planning, failure, policies))
         if any(p["enforcementLevel"] == "mandatory" for p in policies or []):
@@ -290,6 +309,8 @@ def main(argv: list[str]) -> None:
             return
         if failure is None or failure.get("switched"):
             _deploy(state, app, color)
+        if failure is None:
+            _record_colors(state, app, config)
         entry = _history_entry(state, config, "failed" if failure else "succeeded", _flag(args, "--message") or "")
         state["history"].insert(0, entry)
         _save(state)
