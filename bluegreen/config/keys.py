@@ -370,7 +370,7 @@ KEYS: Final[tuple[Key, ...]] = (
         "apiServerCidrs",
         "array",
         "Where the API server's service proxy connects from; admitted by the NetworkPolicy when an app with a "
-        "frontend also sets smokePath.",
+        "frontend also sets smokePath or verifySeconds.",
         default=[],
         argument="Where the API server's service proxy connects from; admitted by the NetworkPolicy when clients "
         "and smokePath are both set.",

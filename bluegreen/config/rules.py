@@ -49,9 +49,11 @@ def no_effect(reporter: Reporter, raw: Mapping[str, Any], entries: Sequence[AppS
         if overridden and not BY_NAME[name].required and given(raw, name):
             allowed = "has no effect: every entry of apps sets its own value"
             reporter.bad(name, raw[name], allowed, fix=REMOVE, rule="no-effect")
-    needs_cidrs = any(app.smoke_path and settings.clients(app.name) for app in settings.apps)
+    needs_cidrs = any((app.smoke_path or app.verify_seconds) and settings.clients(app.name) for app in settings.apps)
     if settings.api_server_cidrs and not needs_cidrs:
-        allowed = "has no effect: only an app with both a frontend and a smokePath admits the API server"
+        allowed = (
+            "has no effect: only an app with both a frontend and a smokePath or verifySeconds admits the API server"
+        )
         reporter.bad("apiServerCidrs", raw["apiServerCidrs"], allowed, fix=REMOVE, rule="no-effect")
 
 
