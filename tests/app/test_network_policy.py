@@ -64,6 +64,18 @@ def test_api_server_cidrs_without_a_smoke_path_are_reported_as_having_no_effect(
         registrations = program({"apiServerCidrs": '["172.18.0.0/16"]'}).registrations
     assert [str(p) for p in error.value.problems] == [
         'bluegreen:apiServerCidrs = "[\\"172.18.0.0/16\\"]": has no effect: only an app with both a frontend and a '
-        "smokePath admits the API server. Fix: pulumi config rm bluegreen:apiServerCidrs"
+        "smokePath or verifySeconds admits the API server. Fix: pulumi config rm bluegreen:apiServerCidrs"
     ]
     assert registrations == []
+
+
+def test_the_verification_window_source_is_admitted_when_the_app_verifies_without_a_smoke_path(program):
+    spec = (
+        program({"verifySeconds": "30", "apiServerCidrs": '["172.18.0.0/16"]'})
+        .get("NetworkPolicy", "backend")
+        .inputs["spec"]
+    )
+    assert spec["ingress"][1] == {
+        "from": [{"ipBlock": {"cidr": "172.18.0.0/16"}}],
+        "ports": [{"port": 5678, "protocol": "TCP"}],
+    }
