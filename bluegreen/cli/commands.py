@@ -298,8 +298,8 @@ def preview(view: StackView, target: Color, options: Options, console: Console) 
 class _Progress:
     console: Console
     errors: list[str] = field(default_factory=list)
-    failed_at: datetime | None = None
-    """When the first error reached bgctl: for a failed verification window, the moment it failed."""
+    on_verification_failed: Callable[[str], None] | None = None
+    """Called with the failure the moment the engine reports a failed verification window."""
 
     def __call__(self, event: auto.EngineEvent) -> None:
         if event.resource_pre_event is not None:
@@ -326,8 +326,10 @@ class _Progress:
                 return
             if diagnostic.severity == "error":
                 self.errors.append(message)
-                self.failed_at = self.failed_at or utc_now()
                 self.console.say(f"  error: {message}")
+                verification = _verification_failure(_hook_reason(message))
+                if verification is not None and self.on_verification_failed is not None:
+                    self.on_verification_failed(verification)
             elif diagnostic.severity in ("info", "warning"):
                 # The hooks' own lines: what the pre-switch gate checked, how long the old color waits.
                 self.console.say(f"  {message}")
@@ -343,7 +345,11 @@ def cutover(view: StackView, target: Color, options: Options, console: Console, 
         if not console.confirm(question):
             raise BgctlError("cancelled: nothing changed")
     key, _ = view.color_key()
-    progress = _Progress(console)
+    back = None
+    if options.switch_back:
+        namespace = parse_stack_config(view.config, view.secret_keys).namespace
+        back = _SwitchBack(view, _Switch(namespace, view.app, target, serving), console)
+    progress = _Progress(console, on_verification_failed=back)
     with _Interrupts(console) as interrupts:
         console.say(f"setting {key} = {target} and running pulumi up ...")
         try:
@@ -357,11 +363,9 @@ def cutover(view: StackView, target: Color, options: Options, console: Console, 
         except (auto.CommandError, BgctlError) as error:
             if isinstance(error, BgctlError) and not interrupts.seen:
                 raise  # `config set` itself failed: nothing ran
-            raise _failed(
-                view, serving, target, progress, error, options, console, interrupted=interrupts.seen
-            ) from error
+            raise _failed(view, serving, target, progress, error, options, back, interrupted=interrupts.seen) from error
         if result is None:
-            raise _failed(view, serving, target, progress, None, options, console, interrupted=True)
+            raise _failed(view, serving, target, progress, None, options, back, interrupted=True)
     _finished(view, target, result, interrupts, console)
 
 
@@ -427,7 +431,7 @@ def _failed(
     progress: _Progress,
     error: Exception | None,
     options: Options,
-    console: Console,
+    back: _SwitchBack | None,
     *,
     interrupted: bool = False,
 ) -> BgctlError:
@@ -439,6 +443,8 @@ def _failed(
         return BgctlError(
             f"another update of stack {view.name} is already running; nothing changed, config restored to {before}"
         )
+    if back is not None and back.failed_at is not None:
+        return back.record(options)  # the window failed after the switch, and bgctl has moved traffic back
     if interrupted or error is None:
         reason = "interrupted"
     else:
@@ -456,8 +462,6 @@ def _failed(
         )
     verification = _verification_failure(reason)
     if verification is not None and now == target:
-        if not interrupted and options.switch_back:
-            return _switch_back(view, target, before, verification, progress.failed_at or utc_now(), options, console)
         return BgctlError(
             f"{verification}; traffic is on {target} (Service {service} selects it) and {before} still runs: switch "
             f"back with: bgctl rollback --now --stack {view.name} --app {view.app} --yes"
@@ -475,42 +479,62 @@ def _verification_failure(reason: str) -> str | None:
     return reason.split(". Traffic IS on ", 1)[0]
 
 
-def _switch_back(
-    view: StackView,
-    failed: Color,
-    previous: Color,
-    verification: str,
-    failed_at: datetime,
-    options: Options,
-    console: Console,
-) -> BgctlError:
-    """After a failed verification window: `previous`, Ready in the cluster, gets the traffic back through one write
-    of the selector (the guards of `rollback --now`), then the recorded `pulumi up` puts config and state in line."""
-    from bluegreen.cli import cluster  # the Kubernetes client loads only when a switch back is needed
+@dataclass
+class _SwitchBack:
+    """After a failed verification window, traffic goes back to the previous color the moment the engine reports the
+    failure, while pulumi still winds its update down: the guards of `rollback --now` (the previous color's
+    Deployment Ready in the cluster), one write of the selector, then the recorded `pulumi up` once pulumi is done."""
 
-    console.say(f"{verification}")
-    console.say(f"switching back to {previous} ...")
-    switch = _Switch(parse_stack_config(view.config, view.secret_keys).namespace, view.app, failed, previous)
-    manual = f"bgctl rollback --now --stack {view.name} --app {view.app} --yes"
-    try:
-        with cluster.connect(cluster.access(view.config)) as api:
-            _ready_to_serve(api, switch, _checked_app(view, failed, previous)[1], None)
-            _write_selector(api, switch)
-    except BgctlError as error:
-        return BgctlError(f"{verification}; could not switch back: {error}; traffic is on {failed}: run {manual}")
-    moved = utc_now()
-    seconds = (moved - failed_at).total_seconds()
-    console.say(
-        f"switched back: Service {switch.service} selects {previous} at {_moment(moved)}, {seconds:.2f}s after the "
-        "verification failed"
-    )
-    with _Interrupts(console, _NOW_INTERRUPTED) as interrupts:
-        _bring_in_line(view, switch, moved, options, console, interrupts, hist.SWITCH_BACK, why=verification)
-    return BgctlError(
-        f"{verification}; switched back: traffic is on {previous} since {_moment(moved, with_date=False)} "
-        f"({seconds:.2f}s after the failure) and the config says {previous}; {failed} keeps running for a look "
-        f"(bgctl status)"
-    )
+    view: StackView
+    switch: _Switch
+    """From the color that failed (`serving`) back to the previous one (`target`)."""
+    console: Console
+    failed_at: datetime | None = None
+    """When the failure reached bgctl; None while none did."""
+    moved: datetime | None = None
+    error: BgctlError | None = None
+    verification: str = ""
+
+    def __call__(self, verification: str) -> None:
+        if self.failed_at is not None:
+            return
+        self.failed_at, self.verification = utc_now(), verification
+        self.console.say(f"switching back to {self.switch.target} ...")
+        from bluegreen.cli import cluster  # the Kubernetes client loads only when a switch back is needed
+
+        try:
+            with cluster.connect(cluster.access(self.view.config)) as api:
+                _ready_to_serve(api, self.switch, None, None)
+                _write_selector(api, self.switch)
+        except BgctlError as error:
+            self.error = error
+            return
+        except Exception as error:  # this runs on the engine's event thread: nothing may escape it
+            self.error = BgctlError(f"unexpected {type(error).__name__}: {' '.join(str(error).split())[:200]}")
+            return
+        self.moved = utc_now()
+        self.console.say(
+            f"switched back: Service {self.switch.service} selects {self.switch.target} at {_moment(self.moved)}, "
+            f"{(self.moved - self.failed_at).total_seconds():.2f}s after the failure reached bgctl"
+        )
+
+    def record(self, options: Options) -> BgctlError:
+        """Once pulumi is done: the config back on the previous color and the `pulumi up` that records the switch
+        back; the error the command ends with, which says what failed and what was done."""
+        view, switch, verification = self.view, self.switch, self.verification
+        if self.moved is None or self.failed_at is None:
+            manual = f"bgctl rollback --now --stack {view.name} --app {view.app} --yes"
+            return BgctlError(
+                f"{verification}; could not switch back: {self.error}; traffic is on {switch.serving}: run {manual}"
+            )
+        with _Interrupts(self.console, _NOW_INTERRUPTED) as interrupts:
+            _bring_in_line(view, switch, self.moved, options, self.console, interrupts, hist.SWITCH_BACK, verification)
+        seconds = (self.moved - self.failed_at).total_seconds()
+        return BgctlError(
+            f"{verification}; switched back: traffic is on {switch.target} since {_moment(self.moved, with_date=False)}"
+            f" ({seconds:.2f}s after the failure reached bgctl) and the config says {switch.target}; {switch.serving} "
+            "keeps running for a look (bgctl status)"
+        )
 
 
 def rollback(view: StackView, to_number: int | None, options: Options, console: Console, *, now: bool = False) -> None:
@@ -587,7 +611,7 @@ def _rollback_now(
             _bring_in_line(view, switch, moved, options, console, interrupts, reason)
 
 
-def _ready_to_serve(api: ApiClient, switch: _Switch, app: AppSettings, console: Console | None) -> None:
+def _ready_to_serve(api: ApiClient, switch: _Switch, app: AppSettings | None, console: Console | None) -> None:
     """Read the target color's Deployment; refuse unless it can take all traffic this instant."""
     from bluegreen.cli import cluster
 
@@ -600,8 +624,10 @@ def _ready_to_serve(api: ApiClient, switch: _Switch, app: AppSettings, console: 
         )
     if (why := rollout.unready()) is not None:
         raise BgctlError(f"{target} cannot take traffic at once: {why}; nothing changed")
+    if app is None or console is None:
+        return
     configured = app.color(target).replicas
-    if console is not None and rollout.desired < configured:
+    if rollout.desired < configured:
         console.say(
             f"note: {target} runs {rollout.desired} of its {configured} configured replicas; it takes all traffic "
             f"now, and the pulumi up that follows scales it to {configured}"
