@@ -770,11 +770,11 @@ def release(view: StackView, image: str, version: str, promote: bool, options: O
             f"{idle}; nothing changed"
         )
     if app.idle_replicas == 0:
-        key, _ = view.app_key("idleReplicas")
+        key, path = view.app_key("idleReplicas")
+        give = shlex.join(["pulumi", "config", "set", *(["--path"] if path else []), key, "1"])
         raise BgctlError(
             f"{idle} runs no pods (idleReplicas is 0), so the release could not be checked before the switch; give it "
-            f"pods with `pulumi config set {'--path ' if '[' in key else ''}{key} 1` (or remove the key), "
-            "then release again; nothing changed"
+            f"pods with `{give}` (or remove the key), then release again; nothing changed"
         )
     image_key, version_key = f"{idle}Image", f"{idle}Version"
     current = app.color(idle)
