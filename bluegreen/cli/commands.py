@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shlex
 import signal
@@ -33,6 +34,8 @@ TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S UTC"
 MANDATORY: Final = "mandatory"
 MONITOR_GONE: Final = "Resource monitor has terminated"
 """The SDK's line when the engine stops a run under a registering program: noise after the real error."""
+CANCELED: Final = "context canceled"
+"""The engine's line for the work it stops after a failed step or hook (seen after a failed window): noise."""
 _HOOK_FAILED: Final = re.compile(r'^\w+ hook "[^"]*" failed: ')
 _VERIFICATION_FAILED: Final = re.compile(r"^verification of (blue|green) \([^)]*\) failed")
 """How the verification window's failure starts (bluegreen/app/verify.py, Window.line)."""
@@ -324,6 +327,8 @@ class _Progress:
             message = " ".join(diagnostic.message.split())
             if not message or diagnostic.ephemeral or message.startswith(MONITOR_GONE):
                 return
+            if self.errors and message == CANCELED:
+                return  # the engine stopping its other work after the real error
             if diagnostic.severity == "error":
                 self.errors.append(message)
                 self.console.say(f"  error: {message}")
@@ -345,12 +350,11 @@ def cutover(view: StackView, target: Color, options: Options, console: Console, 
         if not console.confirm(question):
             raise BgctlError("cancelled: nothing changed")
     key, _ = view.color_key()
-    back = None
-    if options.switch_back:
-        namespace = parse_stack_config(view.config, view.secret_keys).namespace
-        back = _SwitchBack(view, _Switch(namespace, view.app, target, serving), console)
+    back = _switch_back(view, serving, target, options, console)
     progress = _Progress(console, on_verification_failed=back)
-    with _Interrupts(console) as interrupts:
+    with contextlib.ExitStack() as connected, _Interrupts(console) as interrupts:
+        if back is not None:
+            back.connect(connected)
         console.say(f"setting {key} = {target} and running pulumi up ...")
         try:
             view.set_color(target)
@@ -479,6 +483,18 @@ def _verification_failure(reason: str) -> str | None:
     return reason.split(". Traffic IS on ", 1)[0]
 
 
+def _switch_back(
+    view: StackView, serving: Color, target: Color, options: Options, console: Console
+) -> _SwitchBack | None:
+    """What moves traffic back should the new color fail its verification window; None when nothing would."""
+    settings = parse_stack_config(view.config, view.secret_keys)
+    app = next((a for a in settings.apps if a.name == view.app), None)
+    if not options.switch_back or app is None or not app.verify_seconds or not settings.pre_switch_gate:
+        return None
+    switch = _Switch(settings.namespace, view.app, target, serving)
+    return _SwitchBack(view, switch, console, version=app.color(target).version)
+
+
 @dataclass
 class _SwitchBack:
     """After a failed verification window, traffic goes back to the previous color the moment the engine reports the
@@ -494,18 +510,29 @@ class _SwitchBack:
     moved: datetime | None = None
     error: BgctlError | None = None
     verification: str = ""
+    version: str = ""
+    """What the failed color runs."""
+    api: ApiClient | None = None
+    """Made before the update starts: the client's import and set-up cost no time once the window failed."""
+
+    def connect(self, stack: contextlib.ExitStack) -> None:
+        from bluegreen.cli import cluster  # the Kubernetes client loads only when a window may fail
+
+        try:
+            self.api = stack.enter_context(cluster.connect(cluster.access(self.view.config)))
+        except BgctlError as error:
+            self.error = error  # said if the window fails: the switch back could not be made
 
     def __call__(self, verification: str) -> None:
         if self.failed_at is not None:
             return
         self.failed_at, self.verification = utc_now(), verification
         self.console.say(f"switching back to {self.switch.target} ...")
-        from bluegreen.cli import cluster  # the Kubernetes client loads only when a switch back is needed
-
+        if self.api is None:
+            return
         try:
-            with cluster.connect(cluster.access(self.view.config)) as api:
-                _ready_to_serve(api, self.switch, None, None)
-                _write_selector(api, self.switch)
+            _ready_to_serve(self.api, self.switch, None, None)
+            _write_selector(self.api, self.switch)
         except BgctlError as error:
             self.error = error
             return
@@ -533,7 +560,7 @@ class _SwitchBack:
         return BgctlError(
             f"{verification}; switched back: traffic is on {switch.target} since {_moment(self.moved, with_date=False)}"
             f" ({seconds:.2f}s after the failure reached bgctl) and the config says {switch.target}; {switch.serving} "
-            "keeps running for a look (bgctl status)"
+            f"still runs {self.version} behind the preview Service, its pods replaced so that no client stays on it"
         )
 
 

@@ -153,8 +153,8 @@ class Cutover:
         """
         if self.switch_back:
             return f"switched back from {self.from_color}"
-        if not self.verify_seconds:
-            return ""
+        if not self.verify_seconds or self.from_color is None:
+            return ""  # no window: none configured, or the first deploy (the hook runs on updates only)
         if self.result == SUCCEEDED:
             return f"verified {self.verify_seconds}s"
         if self.result == FAILED and newer is not None and newer.switch_back:

@@ -6,12 +6,14 @@ server (tests/fakes/kube_api.py) answers the switch back's reads and its one wri
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from bluegreen.cli import history as hist
 from tests.cli.test_bgctl import Result, command, cutover_config, dev_config
 from tests.cli.test_bgctl_rollback_now import WRITE, current_context, ready_cluster, timeline
 from tests.conftest import run_program
@@ -170,6 +172,9 @@ def fail_verification(world: World) -> None:
     service = next(s["urn"] for s in state["plans"]["green"] if s["urn"].endswith("Service::backend"))
     state["upFailure"] = {"urn": service, "message": HOOK_ERROR, "switched": True, "once": True, "color": "green"}
     world.save()
+    document = yaml.safe_load(world.stack_file.read_text())
+    document["config"]["bluegreen:verifySeconds"] = 30
+    world.stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
 
 
 def test_a_promoted_release_that_fails_its_window_switches_back_at_once_and_records_it(
@@ -182,7 +187,8 @@ def test_a_promoted_release_that_fails_its_window_switches_back_at_once_and_reco
     assert code == 1
     assert err == [
         f"bgctl: error: {VERIFICATION}; switched back: traffic is on blue since 10:00:01.234 UTC (0.00s after the "
-        "failure reached bgctl) and the config says blue; green keeps running for a look (bgctl status)"
+        "failure reached bgctl) and the config says blue; green still runs 1.3 behind the preview Service, its pods "
+        "replaced so that no client stays on it"
     ]
     assert f"  error: {HOOK_ERROR}" in out and "switching back to blue ..." in out
     assert (
@@ -216,7 +222,7 @@ def test_a_promoted_release_that_fails_its_window_switches_back_at_once_and_reco
         and "green -> blue  succeeded, switched back from green  bgctl switch back" in out[1]
     )
     assert out[2].startswith("     v3  ") and out[2].endswith(
-        "blue -> green  failed  bgctl release 1.3 backend: blue -> green"
+        "blue -> green  failed, verification failed  bgctl release 1.3 backend: blue -> green"
     )
 
 
@@ -246,3 +252,11 @@ def test_a_verified_cutover_shows_as_verified_in_history(plans: World, bgctl: Ca
 
     assert code == 0
     assert out[1].endswith("blue -> green  succeeded, verified 30s  bgctl cutover backend: blue -> green")
+
+
+def test_history_marks_no_window_on_a_first_deploy_even_with_verify_seconds_set() -> None:
+    # The first deploy creates the Service, and the hook runs on updates only.
+    first = hist.Cutover(1, datetime(2025, 5, 1, tzinfo=UTC), None, "blue", "succeeded", "", verify_seconds=30)
+    later = hist.Cutover(2, datetime(2025, 5, 2, tzinfo=UTC), "blue", "green", "succeeded", "", verify_seconds=30)
+
+    assert [c.verification(None) for c in (first, later)] == ["", "verified 30s"]
