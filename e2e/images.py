@@ -1,7 +1,8 @@
 """The real node's container images: the project's own small programs (e2e/images), never pulled.
 
 Each static binary becomes a one-layer OCI image with crane, through a registry crane serves on the
-node's loopback for the seconds it takes, then is imported into the node's containerd.
+node's loopback for the seconds it takes, then is imported into the node's containerd. A variant is
+one of those images with environment set in its config: the same binary, behaving otherwise.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import os
 import subprocess
 import tarfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -25,6 +27,23 @@ RELAY: Final = "bluegreen.local/e2e/relay:1"
 PROBE: Final = "bluegreen.local/e2e/probe:1"
 IMAGES: Final = {"echo": ECHO, "relay": RELAY, "probe": PROBE, "pause": SANDBOX_IMAGE}
 """Program (a directory of e2e/images) -> the image reference the node knows it by."""
+ECHO_BROKEN: Final = "bluegreen.local/e2e/echo:broken"
+"""The echo that answers its first 2 requests per pod (a pre-switch smoke check passes), then only 500s."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    program: str
+    """Whose image (a key of IMAGES) it starts from."""
+    reference: str
+    env: Mapping[str, str]
+    """Set in the image's config, so every container of it starts with them."""
+
+
+VARIANTS: Final = {"echo-broken": Variant("echo", ECHO_BROKEN, {"ECHO_FAIL_AFTER": "2"})}
+"""Variant name -> the program's image with these environment variables, as the node knows it."""
+REFERENCES: Final = {**IMAGES, **{name: variant.reference for name, variant in VARIANTS.items()}}
+"""Every image imported into the node (program or variant name -> reference)."""
 STAND_INS: Final = {"hashicorp/http-echo:1.0.0": ECHO, "nginxinc/nginx-unprivileged:1.27.4-alpine": RELAY}
 """The images Pulumi.dev.yaml names -> the project's own programs with the same flags and ports."""
 _REGISTRY: Final = "127.0.0.1:5000"
@@ -88,7 +107,7 @@ def _registry(crane: Path, inside: Inside, log: Path) -> Iterator[None]:
 
 
 def build_images(crane: Path, binaries: Path, out: Path, inside: Inside, log: Path) -> dict[str, Path]:
-    """One OCI image tarball per program, entrypoint /<program>; returns program -> tarball."""
+    """One OCI image tarball per program (entrypoint /<program>) and per variant; returns its name -> tarball."""
     out.mkdir(parents=True, exist_ok=True)
     tarballs = {}
     platform = f"linux/{run(['go', 'env', 'GOARCH'], what='go env GOARCH', timeout=_STEP_TIMEOUT_SECONDS).strip()}"
@@ -102,10 +121,20 @@ def build_images(crane: Path, binaries: Path, out: Path, inside: Inside, log: Pa
             mutate: list[str | Path] = [crane, "mutate", "--insecure", "--entrypoint", f"/{name}"]
             mutate += ["--set-platform", platform, "-t", final, staged]
             run(inside(mutate), what="crane mutate", timeout=_STEP_TIMEOUT_SECONDS)
-            tarballs[name] = out / f"{name}.tar"
-            pull: list[str | Path] = [crane, "pull", "--insecure", final, tarballs[name]]
-            run(inside(pull), what="crane pull", timeout=_STEP_TIMEOUT_SECONDS)
+            tarballs[name] = _pull(crane, final, out / f"{name}.tar", inside)
+        for name, variant in VARIANTS.items():
+            final = f"{_REGISTRY}/{name}:final"
+            env = [arg for key, value in variant.env.items() for arg in ("--env", f"{key}={value}")]
+            mutate = [crane, "mutate", "--insecure", *env, "-t", final, f"{_REGISTRY}/{variant.program}:final"]
+            run(inside(mutate), what="crane mutate", timeout=_STEP_TIMEOUT_SECONDS)
+            tarballs[name] = _pull(crane, final, out / f"{name}.tar", inside)
     return tarballs
+
+
+def _pull(crane: Path, reference: str, tarball: Path, inside: Inside) -> Path:
+    pull: list[str | Path] = [crane, "pull", "--insecure", reference, tarball]
+    run(inside(pull), what="crane pull", timeout=_STEP_TIMEOUT_SECONDS)
+    return tarball
 
 
 def import_images(ctr: Path, socket: Path, tarballs: dict[str, Path]) -> None:
@@ -113,6 +142,6 @@ def import_images(ctr: Path, socket: Path, tarballs: dict[str, Path]) -> None:
     base: list[str | Path] = [ctr, "--address", socket, "--namespace", "k8s.io"]
     for name, tarball in tarballs.items():
         run([*base, "images", "import", tarball], what=f"ctr images import {name}", timeout=_STEP_TIMEOUT_SECONDS)
-        tag = [*base, "images", "tag", "--force", f"{_REGISTRY}/{name}:final", IMAGES[name]]
+        tag = [*base, "images", "tag", "--force", f"{_REGISTRY}/{name}:final", REFERENCES[name]]
         run(tag, what="ctr images tag", timeout=_STEP_TIMEOUT_SECONDS)
-    say(f"images imported: {', '.join(IMAGES.values())}")
+    say(f"images imported: {', '.join(REFERENCES[name] for name in tarballs)}")

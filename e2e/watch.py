@@ -26,14 +26,25 @@ class Seen:
     kind: str
     name: str
     replicas: int | None = None
+    """A Deployment's spec.replicas."""
     available: int | None = None
     selector: str | None = None
+    version: str | None = None
+    """A Deployment's pod template `version` label: what its new pods run."""
+    rolled_out: bool | None = None
+    """A Deployment's rollout is complete: its controller saw the spec, and every pod is of it and available."""
 
 
 def _seen(kind: str, obj: Any) -> Seen:
     name = obj.metadata.name
     if kind == "Deployment":
-        return Seen(time.monotonic(), kind, name, obj.spec.replicas, obj.status.available_replicas or 0)
+        status, replicas = obj.status, obj.spec.replicas
+        available = status.available_replicas or 0
+        rolled_out = (status.observed_generation or 0) >= obj.metadata.generation and (
+            (status.updated_replicas or 0) == (status.replicas or 0) == available == replicas
+        )
+        version = (obj.spec.template.metadata.labels or {}).get("version")
+        return Seen(time.monotonic(), kind, name, replicas, available, version=version, rolled_out=rolled_out)
     return Seen(time.monotonic(), kind, name, selector=(obj.spec.selector or {}).get("color"))
 
 

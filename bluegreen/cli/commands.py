@@ -522,6 +522,12 @@ class _SwitchBack:
             self.api = stack.enter_context(cluster.connect(cluster.access(self.view.config)))
         except BgctlError as error:
             self.error = error  # said if the window fails: the switch back could not be made
+            return
+        # Both reads of the switch back once now: the connection is open and the client has built its types
+        # (a new client's first calls are the slow ones), so the switch back itself is two quick calls.
+        with contextlib.suppress(BgctlError):
+            cluster.read_rollout(self.api, self.switch.namespace, self.switch.app, self.switch.target)
+        cluster.selected_color(self.api, self.switch.namespace, self.switch.app)
 
     def __call__(self, verification: str) -> None:
         if self.failed_at is not None:

@@ -3,6 +3,12 @@
 // Its flags are http-echo's (-listen, -text, -status-code), so a stack written for that image runs
 // unchanged. Two more paths serve the tests: /health answers 200 whatever the fault, and /fault turns
 // the answer to errors or slowness at run time (PUT /fault?status=500&delay=2s; DELETE /fault clears it).
+//
+// ECHO_FAIL_AFTER=N, when set in its environment (a whole number, 0 or more), makes a version that
+// breaks under real traffic: it answers its first N requests on other paths than /health and /fault
+// as usual, then every further one with 500. A pre-switch check of a request or two passes; the
+// traffic that follows the switch fails. Each process counts its own requests.
+//
 // On SIGTERM it stops accepting, finishes what is in flight and closes idle keep-alive connections.
 package main
 
@@ -11,8 +17,10 @@ import (
 	"fmt"
 	"log"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"bluegreen.local/images/internal/graceful"
@@ -36,6 +44,19 @@ func (f *fault) set(status int, delay time.Duration) {
 	f.status, f.delay = status, delay
 }
 
+// failAfter reads ECHO_FAIL_AFTER: how many answers go out before every one fails; -1 when unset.
+func failAfter() int64 {
+	raw, set := os.LookupEnv("ECHO_FAIL_AFTER")
+	if !set {
+		return -1
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n < 0 {
+		log.Fatalf("ECHO_FAIL_AFTER must be a whole number, 0 or more: %q", raw)
+	}
+	return n
+}
+
 func main() {
 	listen := flag.String("listen", ":5678", "address and port to listen on")
 	text := flag.String("text", "", "the answer's body (a newline is added)")
@@ -45,6 +66,11 @@ func main() {
 		log.Fatal("-text is required")
 	}
 	current := &fault{status: *statusCode}
+	limit := failAfter()
+	if limit >= 0 {
+		log.Printf("ECHO_FAIL_AFTER=%d: every request after the first %d answers 500", limit, limit)
+	}
+	var served atomic.Int64
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
@@ -76,6 +102,10 @@ func main() {
 		fmt.Fprintf(w, "status=%d delay=%s\n", status, delay)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if limit >= 0 && served.Add(1) > limit {
+			http.Error(w, fmt.Sprintf("failing: more than ECHO_FAIL_AFTER=%d requests", limit), http.StatusInternalServerError)
+			return
+		}
 		status, delay := current.get()
 		if delay > 0 {
 			select {
