@@ -26,6 +26,7 @@ from e2e import cluster, images, node, node_files, toolchain
 from e2e.conftest import Done, Shell
 from e2e.env import STATE_DIR
 from e2e.project import Project, on_the_real_node, tear_down
+from e2e.test_python_program import lines
 
 pytestmark = pytest.mark.skipif(
     not cluster.is_real(), reason="needs the real node: make e2e (or make cluster NODE=real)"
@@ -215,17 +216,22 @@ def test_make_up_runs_real_containers_of_both_colors_under_the_restricted_profil
 def test_the_readmes_ship_a_version_puts_it_on_the_idle_color_behind_the_preview_service(
     shell: Shell, project: Project
 ) -> None:
-    # The README's "Ship a version": set the idle color's version, make up, make status, then reach it
-    # through the preview Service with the README's own port-forward while traffic stays on blue.
-    project.pulumi("config", "set", "bluegreen:greenVersion", "1.3")
+    # The README's "Ship a version": make release (the node's own echo image stands in for "your new image"),
+    # make status says it is ready to promote, then reach it through the preview Service with the README's own
+    # port-forward while traffic stays on blue.
     try:
-        project.make("up", "YES=1")
+        release = project.make("release", f"IMAGE={images.ECHO}", "VERSION=1.3", "YES=1")
+        assert lines(release, "OK: only green's pod template changes") == [
+            "OK: only green's pod template changes; traffic stays on blue"
+        ]
         status = project.make("status")
         rows = [line.split()[:3] for line in status.stdout.splitlines() if line.strip().startswith(("blue", "green"))]
         assert rows == [["blue*", "1.1", "2"], ["green", "1.3", "2"]]
+        assert lines(status, "release:") == [
+            "release: green runs 1.3, 2 of 2 pod(s) Available: ready to promote (make cutover COLOR=green)"
+        ]
         assert selector(shell) == {"app": APP, "color": "blue"}
-        # The README's wait: `make up` was seen to return (4.2 s) before green's new pods had rolled out.
-        shell.run(["kubectl", "--namespace", NAMESPACE, "rollout", "status", f"deployment/{APP}-green"])
+        # No wait of its own: make release returns once green has finished rolling out.
         answer = through_port_forward(shell, "service/backend-preview", "8080:80", "http://127.0.0.1:8080/")
         assert answer == "backend 1.3 (green)"
         _seen["ship"] = {"status": rows, "preview": answer}

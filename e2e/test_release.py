@@ -28,6 +28,7 @@ from e2e import cluster, images, traffic
 from e2e.conftest import Done, Shell
 from e2e.env import STATE_DIR
 from e2e.project import Project, on_the_real_node, tear_down
+from e2e.test_python_program import lines
 from e2e.test_traffic import deployment, wait_available
 from e2e.watch import Seen, Watch
 
@@ -136,10 +137,6 @@ def record(case: str, seen: Observed, old: str, new: str, marks: dict[str, float
 def measure(case: str, what: str, value: str) -> None:
     _measures.append(f"| {case} | {what} | {value} |")
     print(f"{case}: {what}: {value}", flush=True)
-
-
-def lines(done: Done, needle: str) -> list[str]:
-    return [line.strip() for line in done.output.splitlines() if needle in line]
 
 
 def verdict(done: Done, color: str, version: str, outcome: str) -> list[str]:

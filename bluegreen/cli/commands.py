@@ -7,6 +7,7 @@ import re
 import shlex
 import signal
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -816,6 +817,7 @@ def release(view: StackView, image: str, version: str, promote: bool, options: O
     else:
         _roll_out_idle(view, serving, idle, {image_key: image, version_key: version}, options, console)
     namespace = parse_stack_config(view.config, view.secret_keys).namespace
+    _wait_rolled_out(view, namespace, idle, console)
     preview_service = naming.preview_service_name(view.app)
     console.say(
         f"{idle} runs {version}; traffic stays on {serving} ({live.version}). Reach {version} through the preview "
@@ -830,6 +832,33 @@ def release(view: StackView, image: str, version: str, promote: bool, options: O
         return
     fresh = StackView.load(view.stack, view.work_dir, view.app)
     cutover(fresh, idle, options, console, reason=f"release {version}")
+
+
+ROLLOUT_WAIT_SECONDS: Final = 300.0
+ROLLOUT_POLL_SECONDS: Final = 1.0
+
+
+def _wait_rolled_out(
+    view: StackView, namespace: str, idle: Color, console: Console, sleep: Callable[[float], None] = time.sleep
+) -> None:
+    """Until the idle color is fully rolled out in the cluster: `pulumi up` can return while its last old pods are
+    still being replaced (seen with the real provider), and the new version is reached only once they are."""
+    from bluegreen.cli import cluster  # the Kubernetes client loads for a release only
+
+    deadline = time.monotonic() + ROLLOUT_WAIT_SECONDS
+    said = ""
+    with cluster.connect(cluster.access(view.config)) as api:
+        while (why := cluster.read_rollout(api, namespace, view.app, idle).unready()) is not None:
+            if why != said:
+                console.say(f"waiting for {idle} to finish rolling out: {why}")
+                said = why
+            if time.monotonic() > deadline:
+                raise BgctlError(
+                    f"{idle} did not finish rolling out within {ROLLOUT_WAIT_SECONDS:.0f}s: {why}; traffic stays on "
+                    f"{naming.other_color(idle)}; look with `kubectl --namespace {namespace} rollout status "
+                    f"deployment/{naming.deployment_name(view.app, idle)}`"
+                )
+            sleep(ROLLOUT_POLL_SECONDS)
 
 
 def _roll_out_idle(

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bluegreen.cli import commands
 from bluegreen.cli import history as hist
 from tests.cli.test_bgctl import Result, command, cutover_config, dev_config
 from tests.cli.test_bgctl_rollback_now import WRITE, current_context, ready_cluster, timeline
@@ -60,7 +61,7 @@ def ups(world: World) -> list[list[str]]:
 
 
 def test_release_puts_the_version_on_the_idle_color_and_leaves_traffic_where_it_is(
-    plans: World, bgctl: Callable[..., Result]
+    plans: World, cluster: kube.Cluster, bgctl: Callable[..., Result]
 ) -> None:
     code, out, err = bgctl("release", "--image", IMAGE, "--version", "1.3", "--yes")
 
@@ -137,6 +138,26 @@ def test_release_refuses_with_one_line_and_changes_nothing(
         assert err == [f"bgctl: error: {error}"]
     assert plans.stack_file.read_bytes() == before
     assert ups(plans) == []
+
+
+def test_a_release_waits_for_the_idle_color_to_finish_rolling_out_and_says_when_it_did_not(
+    plans: World, cluster: kube.Cluster, bgctl: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cluster.deployments["backend-green"] = kube.deployment("backend-green", "green", updated=1, total=3)
+    monkeypatch.setattr(commands, "ROLLOUT_WAIT_SECONDS", 0.0)
+
+    code, out, err = bgctl("release", "--image", IMAGE, "--version", "1.3", "--yes")
+
+    assert code == 1
+    assert (
+        "waiting for green to finish rolling out: Deployment bluegreen-dev/backend-green has 1 of 2 replicas updated"
+        in out
+    )
+    assert err == [
+        "bgctl: error: green did not finish rolling out within 0s: Deployment bluegreen-dev/backend-green has 1 of 2 "
+        "replicas updated; traffic stays on blue; look with `kubectl --namespace bluegreen-dev rollout status "
+        "deployment/backend-green`"
+    ]
 
 
 def test_a_release_whose_preview_changes_more_than_the_idle_template_is_refused_before_any_config_is_written(
