@@ -62,6 +62,14 @@ class Console:
         print(line, file=self.out, flush=True)
 
 
+def _ask(console: Console, question: str, doing: str) -> None:
+    """Go on only once the operator said yes; `doing` names the command in the hint to pass --yes."""
+    if console.confirm is None:
+        raise BgctlError(f"not confirmed: stdin is not a terminal, pass --yes to {doing} without a prompt")
+    if not console.confirm(question):
+        raise BgctlError("cancelled: nothing changed")
+
+
 def _time(moment: datetime) -> str:
     return moment.strftime(TIME_FORMAT)
 
@@ -189,10 +197,7 @@ def recover(view: StackView, options: Options, console: Console) -> None:
         question = (
             f"refresh stack {view.name} from the cluster, then pulumi up to its config ({view.app}: {configured})?"
         )
-        if console.confirm is None:
-            raise BgctlError("not confirmed: stdin is not a terminal, pass --yes to recover without a prompt")
-        if not console.confirm(question):
-            raise BgctlError("cancelled: nothing changed")
+        _ask(console, question, "recover")
     progress = _Progress(console)
     stopping = "pulumi ends its step safely; run bgctl recover again afterwards"
     with _Interrupts(console, stopping), pulumi_errors(view.name):
@@ -257,24 +262,8 @@ def _check_target(view: StackView, target: Color, console: Console) -> Color:
 
 
 def _plan(view: StackView, serving: Color, target: Color, options: Options, console: Console) -> Plan:
-    steps: list[auto.StepEventMetadata] = []
-    violations: list[auto.PolicyEvent] = []
-
-    def on_event(event: auto.EngineEvent) -> None:
-        if event.resource_pre_event is not None:
-            steps.append(event.resource_pre_event.metadata)
-        elif event.policy_event is not None:
-            violations.append(event.policy_event)
-            console.say(f"  policy {_violation(event.policy_event)}")
-
     console.say(f"previewing {view.app}: {serving} -> {target} on stack {view.name} ...")
-    try:
-        view.preview({ACTIVE_COLOR: target}, on_event, options.policy_packs, f"bgctl preview {view.app} -> {target}")
-    except BgctlError as error:
-        mandatory = [v for v in violations if v.enforcement_level == MANDATORY]
-        if not mandatory:
-            raise
-        raise BgctlError(f"REFUSED by the policy pack: {'; '.join(_violation(v) for v in mandatory)}") from error
+    steps = _checked_preview(view, {ACTIVE_COLOR: target}, options, console, f"bgctl preview {view.app} -> {target}")
     plan = build_plan(view.app, serving, target, steps)
     for line in plan.summary(view.name):
         console.say(line)
@@ -285,6 +274,31 @@ def _plan(view: StackView, serving: Color, target: Color, options: Options, cons
     extra = " and other in-place changes (--allow-changes)" if plan.of(Kind.OTHER) else ""
     console.say(f"OK: the plan changes only selectors and replica counts{extra}")
     return plan
+
+
+def _checked_preview(
+    view: StackView, values: dict[str, str], options: Options, console: Console, message: str
+) -> list[auto.StepEventMetadata]:
+    """Preview the stack with these keys of the app changed, through the policy packs; its steps, or the refusal
+    of a mandatory policy. Each violation is said as it is found."""
+    steps: list[auto.StepEventMetadata] = []
+    violations: list[auto.PolicyEvent] = []
+
+    def on_event(event: auto.EngineEvent) -> None:
+        if event.resource_pre_event is not None:
+            steps.append(event.resource_pre_event.metadata)
+        elif event.policy_event is not None:
+            violations.append(event.policy_event)
+            console.say(f"  policy {_violation(event.policy_event)}")
+
+    try:
+        view.preview(values, on_event, options.policy_packs, message)
+    except BgctlError as error:
+        mandatory = [v for v in violations if v.enforcement_level == MANDATORY]
+        if not mandatory:
+            raise
+        raise BgctlError(f"REFUSED by the policy pack: {'; '.join(_violation(v) for v in mandatory)}") from error
+    return steps
 
 
 def _violation(event: auto.PolicyEvent) -> str:
@@ -346,10 +360,7 @@ def cutover(view: StackView, target: Color, options: Options, console: Console, 
     _plan(view, serving, target, options, console)
     if not options.yes:
         question = f"switch {view.app} on stack {view.name} from {serving} to {target}?"
-        if console.confirm is None:
-            raise BgctlError("not confirmed: stdin is not a terminal, pass --yes to cut over without a prompt")
-        if not console.confirm(question):
-            raise BgctlError("cancelled: nothing changed")
+        _ask(console, question, "cut over")
     key, _ = view.color_key()
     back = _switch_back(view, serving, target, options, console)
     progress = _Progress(console, on_verification_failed=back)
@@ -633,10 +644,7 @@ def _rollback_now(
                 f"move {view.app}'s traffic on stack {view.name} from {serving} to {target} now "
                 f"(Service {switch.service} first, then pulumi up)?"
             )
-            if console.confirm is None:
-                raise BgctlError("not confirmed: stdin is not a terminal, pass --yes to switch without a prompt")
-            if not console.confirm(question):
-                raise BgctlError("cancelled: nothing changed")
+            _ask(console, question, "switch")
             _ready_to_serve(api, switch, app, None)  # again: the answer may have taken a while
         with _Interrupts(console, _NOW_INTERRUPTED) as interrupts:
             _write_selector(api, switch)
@@ -866,25 +874,9 @@ def _roll_out_idle(
 ) -> None:
     """The release's checked preview (only the idle color's pod template may change), the question, then
     `pulumi up` with the new keys; traffic never moves."""
-    steps: list[auto.StepEventMetadata] = []
-    violations: list[auto.PolicyEvent] = []
-
-    def on_event(event: auto.EngineEvent) -> None:
-        if event.resource_pre_event is not None:
-            steps.append(event.resource_pre_event.metadata)
-        elif event.policy_event is not None:
-            violations.append(event.policy_event)
-            console.say(f"  policy {_violation(event.policy_event)}")
-
     changes = ", ".join(f"{key} = {value}" for key, value in values.items())
     console.say(f"previewing the release of {view.app} to {idle} ({changes}) on stack {view.name} ...")
-    try:
-        view.preview(values, on_event, options.policy_packs, f"bgctl release preview {view.app} -> {idle}")
-    except BgctlError as error:
-        mandatory = [v for v in violations if v.enforcement_level == MANDATORY]
-        if not mandatory:
-            raise
-        raise BgctlError(f"REFUSED by the policy pack: {'; '.join(_violation(v) for v in mandatory)}") from error
+    steps = _checked_preview(view, values, options, console, f"bgctl release preview {view.app} -> {idle}")
     lines, problems = release_problems(view.app, idle, steps)
     console.say(f"Release plan for {view.app} on stack {view.name}: {idle}'s pod template")
     for line in lines or ["    (no change)"]:
@@ -894,10 +886,7 @@ def _roll_out_idle(
     console.say(f"OK: only {idle}'s pod template changes; traffic stays on {serving}")
     if not options.yes:
         question = f"roll out {changes} on {idle} (stack {view.name})? traffic stays on {serving}"
-        if console.confirm is None:
-            raise BgctlError("not confirmed: stdin is not a terminal, pass --yes to release without a prompt")
-        if not console.confirm(question):
-            raise BgctlError("cancelled: nothing changed")
+        _ask(console, question, "release")
     progress = _Progress(console)
     stopping = f"pulumi ends its step safely; traffic stays on {serving}"
     with _Interrupts(console, stopping):
