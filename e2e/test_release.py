@@ -117,6 +117,14 @@ def observed(shell: Shell, action: Callable[[], Done]) -> Observed:
     return seen
 
 
+def released(shell: Shell, project: Project, image: str, version: str) -> Observed:
+    """`make release ... PROMOTE=1 YES=1` of `image` as `version`, observed."""
+    return observed(
+        shell,
+        lambda: project.make("release", f"IMAGE={image}", f"VERSION={version}", "PROMOTE=1", "YES=1", check=False),
+    )
+
+
 def record(case: str, seen: Observed, old: str, new: str, marks: dict[str, float | None]) -> dict[str, traffic.Outcome]:
     """Each mode's outcome around the first write of `new` (a row of the table), and the case's picture."""
     switched = seen.written(new)
@@ -193,10 +201,7 @@ def switched_and_back(case: str, seen: Observed, bad: str, good: str) -> tuple[f
 def test_a_good_release_with_promote_rolls_the_idle_color_first_then_switches_and_verifies_without_a_failed_request(
     shell: Shell, project: Project
 ) -> None:
-    seen = observed(
-        shell,
-        lambda: project.make("release", f"IMAGE={images.ECHO}", "VERSION=1.3", "PROMOTE=1", "YES=1", check=False),
-    )
+    seen = released(shell, project, images.ECHO, "1.3")
     done = seen.done
     assert done.returncode == 0, done.output[-4000:]
     template = seen.first(lambda e: e.kind == "Deployment" and e.name == f"{APP}-green" and e.version == "1.3")
@@ -233,12 +238,7 @@ def test_a_good_release_with_promote_rolls_the_idle_color_first_then_switches_an
 def test_a_release_that_fails_its_verification_is_switched_back_by_bgctl_and_fails_requests_only_in_between(
     shell: Shell, project: Project
 ) -> None:
-    seen = observed(
-        shell,
-        lambda: project.make(
-            "release", f"IMAGE={images.ECHO_BROKEN}", "VERSION=1.4", "PROMOTE=1", "YES=1", check=False
-        ),
-    )
+    seen = released(shell, project, images.ECHO_BROKEN, "1.4")
     done = seen.done
     assert done.returncode != 0, done.output[-4000:]
     to_blue, back = switched_and_back("bad-release", seen, "blue", "green")
@@ -313,10 +313,7 @@ def test_with_idle_replicas_the_old_color_shrinks_only_after_the_window_passed_a
     project.pulumi("config", "set", "bluegreen:idleReplicas", "1")
     project.make("up", "YES=1")  # blue, idle, shrinks to 1
     wait_available(shell, "blue", replicas=1)
-    seen = observed(
-        shell,
-        lambda: project.make("release", f"IMAGE={images.ECHO}", "VERSION=1.5", "PROMOTE=1", "YES=1", check=False),
-    )
+    seen = released(shell, project, images.ECHO, "1.5")
     done = seen.done
     assert done.returncode == 0, done.output[-4000:]
     assert verdict(done, "blue", "1.5", "passed"), done.output[-4000:]
@@ -363,12 +360,7 @@ def test_with_idle_replicas_a_release_that_fails_its_window_never_shrinks_the_ol
     project.pulumi("config", "set", "bluegreen:idleReplicas", "1")
     project.make("up", "YES=1")  # green, idle, shrinks to 1
     wait_available(shell, "green", replicas=1)
-    seen = observed(
-        shell,
-        lambda: project.make(
-            "release", f"IMAGE={images.ECHO_BROKEN}", "VERSION=1.6", "PROMOTE=1", "YES=1", check=False
-        ),
-    )
+    seen = released(shell, project, images.ECHO_BROKEN, "1.6")
     done = seen.done
     assert done.returncode != 0, done.output[-4000:]
     assert verdict(done, "green", "1.6", "failed") and lines(done, "switched back"), done.output[-4000:]
