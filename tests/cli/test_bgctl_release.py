@@ -15,6 +15,7 @@ import yaml
 
 from bluegreen.cli import commands
 from bluegreen.cli import history as hist
+from bluegreen.cli.main import main
 from tests.cli.test_bgctl import Result, command, cutover_config, dev_config
 from tests.cli.test_bgctl_rollback_now import WRITE, current_context, ready_cluster, timeline
 from tests.conftest import run_program
@@ -281,3 +282,13 @@ def test_history_marks_no_window_on_a_first_deploy_even_with_verify_seconds_set(
     later = hist.Cutover(2, datetime(2025, 5, 2, tzinfo=UTC), "blue", "green", "succeeded", "", verify_seconds=30)
 
     assert [c.verification(None) for c in (first, later)] == ["", "verified 30s"]
+
+
+def test_release_with_no_switch_back_but_no_promote_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["release", "--image", IMAGE, "--version", "1.3", "--no-switch-back"])
+
+    assert (done.value.code, capsys.readouterr().err) == (
+        2,
+        "bgctl: error: --no-switch-back acts on the cutover that --promote starts (see bgctl --help)\n",
+    )

@@ -121,6 +121,19 @@ def test_make_help_lists_every_target(tmp_path):
         ("rollback POLICY_PACK=", ".venv/bin/bgctl rollback --stack dev --no-policy-pack"),
         ("rollback NOW=1 YES=1", ".venv/bin/bgctl rollback --stack dev --policy-pack policies --now --yes"),
         ("recover YES=1", ".venv/bin/bgctl recover --stack dev --policy-pack policies --yes"),
+        (
+            "release IMAGE=app:1.3 VERSION=1.3",
+            ".venv/bin/bgctl release --image app:1.3 --version 1.3 --stack dev --policy-pack policies",
+        ),
+        (
+            "release IMAGE=app:1.3 VERSION=1.3 PROMOTE=1 NO_SWITCH_BACK=1 YES=1 APP=api",
+            ".venv/bin/bgctl release --image app:1.3 --version 1.3 --stack dev --app api --policy-pack policies "
+            "--promote --no-switch-back --yes",
+        ),
+        (
+            "cutover COLOR=blue NO_SWITCH_BACK=1",
+            ".venv/bin/bgctl cutover blue --stack dev --policy-pack policies --no-switch-back",
+        ),
     ],
 )
 def test_make_runs_bgctl_with_the_flags_its_variables_ask_for(tmp_path, command, expected):
@@ -130,6 +143,15 @@ def test_make_runs_bgctl_with_the_flags_its_variables_ask_for(tmp_path, command,
     result = _make(f"-n --assume-old=venv {command}", tmp_path, path)
     assert result.returncode == 0, result.stderr
     assert [line for line in result.stdout.splitlines() if line.startswith(".venv/bin/bgctl")] == [expected]
+
+
+def test_make_release_without_image_or_version_says_what_it_needs(tmp_path):
+    path = _bare_path(tmp_path)
+    (tmp_path / "bin" / "pulumi").write_text("#!/bin/sh\nexit 0\n")
+    (tmp_path / "bin" / "pulumi").chmod(0o755)
+    result = _make("-n --assume-old=venv release VERSION=1.3", tmp_path, path)
+    assert result.returncode == 2
+    assert "IMAGE and VERSION are required: make release IMAGE=repo:tag VERSION=1.3" in result.stderr
 
 
 def test_make_destroy_asks_first_and_destroys_nothing_without_a_yes(tmp_path):
