@@ -16,6 +16,7 @@ with `idleReplicas` a bad release whose old color never shrinks at all. The tabl
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -198,6 +199,19 @@ def switched_and_back(case: str, seen: Observed, bad: str, good: str) -> tuple[f
     return to_bad, back
 
 
+@contextlib.contextmanager
+def one_idle_replica(shell: Shell, project: Project, idle: str) -> Iterator[None]:
+    """`idleReplicas: 1` while `idle` is the idle color (it shrinks first); afterwards unset, both colors full."""
+    project.pulumi("config", "set", "bluegreen:idleReplicas", "1")
+    project.make("up", "YES=1")
+    wait_available(shell, idle, replicas=1)
+    yield
+    project.pulumi("config", "rm", "bluegreen:idleReplicas")
+    project.make("up", "YES=1")
+    wait_available(shell, "blue")
+    wait_available(shell, "green")
+
+
 def test_a_good_release_with_promote_rolls_the_idle_color_first_then_switches_and_verifies_without_a_failed_request(
     shell: Shell, project: Project
 ) -> None:
@@ -310,10 +324,12 @@ def test_a_plain_pulumi_up_that_fails_its_verification_names_the_one_command_tha
 def test_with_idle_replicas_the_old_color_shrinks_only_after_the_window_passed_and_the_delay(
     shell: Shell, project: Project
 ) -> None:
-    project.pulumi("config", "set", "bluegreen:idleReplicas", "1")
-    project.make("up", "YES=1")  # blue, idle, shrinks to 1
-    wait_available(shell, "blue", replicas=1)
-    seen = released(shell, project, images.ECHO, "1.5")
+    with one_idle_replica(shell, project, "blue"):
+        seen = released(shell, project, images.ECHO, "1.5")
+        check_the_shrink_came_after_the_window(shell, seen)
+
+
+def check_the_shrink_came_after_the_window(shell: Shell, seen: Observed) -> None:
     done = seen.done
     assert done.returncode == 0, done.output[-4000:]
     assert verdict(done, "blue", "1.5", "passed"), done.output[-4000:]
@@ -349,18 +365,17 @@ def test_with_idle_replicas_the_old_color_shrinks_only_after_the_window_passed_a
         assert answers(seen.probe.stream(mode)) == {"backend 1.3 (green)", "backend 1.5 (blue)"}
     spec = deployment(shell, "green")["spec"]
     assert isinstance(spec, dict) and spec["replicas"] == 1
-    project.pulumi("config", "rm", "bluegreen:idleReplicas")
-    project.make("up", "YES=1")
-    wait_available(shell, "green")
 
 
 def test_with_idle_replicas_a_release_that_fails_its_window_never_shrinks_the_old_color(
     shell: Shell, project: Project
 ) -> None:
-    project.pulumi("config", "set", "bluegreen:idleReplicas", "1")
-    project.make("up", "YES=1")  # green, idle, shrinks to 1
-    wait_available(shell, "green", replicas=1)
-    seen = released(shell, project, images.ECHO_BROKEN, "1.6")
+    with one_idle_replica(shell, project, "green"):
+        seen = released(shell, project, images.ECHO_BROKEN, "1.6")
+        check_the_old_color_kept_its_pods(shell, project, seen)
+
+
+def check_the_old_color_kept_its_pods(shell: Shell, project: Project, seen: Observed) -> None:
     done = seen.done
     assert done.returncode != 0, done.output[-4000:]
     assert verdict(done, "green", "1.6", "failed") and lines(done, "switched back"), done.output[-4000:]
@@ -370,6 +385,3 @@ def test_with_idle_replicas_a_release_that_fails_its_window_never_shrinks_the_ol
     blue = seen.deployment("blue")
     assert blue and {e.replicas for e in blue} == {2}, [(e.at - seen.started, e.replicas) for e in blue]
     assert traffic.selector_color(shell) == "blue" == config(project, "activeColor")
-    project.pulumi("config", "rm", "bluegreen:idleReplicas")
-    project.make("up", "YES=1")
-    wait_available(shell, "green")

@@ -289,9 +289,8 @@ def verified(
     sleep: Callable[[float], None] = time.sleep,
 ) -> str:
     """Run the verification window on the new color; its line when it passed, else `VerificationError`."""
-    window = verify.window_for(
-        app.name, switch.namespace, switch.new, app.verify_seconds, app.verify_success_percent, app.verify_path
-    )
+    service = f"{switch.namespace}/{switch.service}"
+    window = verify.Window(switch.new, app.verify_seconds, app.verify_success_percent, app.verify_path, service)
     version = app.color(switch.new).version
     log(
         f"verification of {switch.new} ({version}): watching it for {app.verify_seconds}s: GET {app.verify_path} "

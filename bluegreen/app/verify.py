@@ -244,7 +244,3 @@ def watch(
             sleep(min(pause, max(deadline - clock(), 0.0)))
     window.holds_at_end()
     return clock() - started
-
-
-def window_for(app: str, namespace: str, color: Color, seconds: int, percent: int, path: str) -> Window:
-    return Window(color, seconds, percent, path, f"{namespace}/{naming.service_name(app)}")

@@ -774,7 +774,7 @@ def _configured_color(view: StackView) -> Color | None:
     return hist.color_of(config, view.app)
 
 
-def _settled(view: StackView, serving: Color) -> AppSettings:
+def _settled(view: StackView, serving: Color) -> tuple[Settings, AppSettings]:
     """The app's settings, once nothing is half done: config and state agree on the serving color, no update died."""
     configured = hist.color_of(view.config, view.app)
     if recovery.interruption(view) is not None:
@@ -790,7 +790,7 @@ def _settled(view: StackView, serving: Color) -> AppSettings:
             f"{serving} serves (a cutover half done); finish it with `bgctl cutover {configured}`, or put the config "
             f"back with `{put_back}`; nothing changed"
         )
-    return _checked_app(view, serving, naming.other_color(serving))[1]
+    return _checked_app(view, serving, naming.other_color(serving))
 
 
 def release(view: StackView, image: str, version: str, promote: bool, options: Options, console: Console) -> None:
@@ -804,7 +804,7 @@ def release(view: StackView, image: str, version: str, promote: bool, options: O
     ):
         if (why := check(value)) is not None:
             raise BgctlError(f"{flag} {value!r} {why}; nothing changed")
-    app = _settled(view, serving)
+    settings, app = _settled(view, serving)
     live = app.color(serving)
     if version == live.version:
         raise BgctlError(
@@ -824,7 +824,7 @@ def release(view: StackView, image: str, version: str, promote: bool, options: O
         console.say(f"{idle} already runs {image} as version {version}: nothing to roll out")
     else:
         _roll_out_idle(view, serving, idle, {image_key: image, version_key: version}, options, console)
-    namespace = parse_stack_config(view.config, view.secret_keys).namespace
+    namespace = settings.namespace
     _wait_rolled_out(view, namespace, idle, console)
     preview_service = naming.preview_service_name(view.app)
     console.say(
