@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
-export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi
+# metadata=skip: no .attrs file beside each state file, which a killed pulumi can leave empty (README).
+export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi?metadata=skip
 # The dev stack keeps no secrets; set your own passphrase for a stack that does.
 export PULUMI_CONFIG_PASSPHRASE ?=
 

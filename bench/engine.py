@@ -208,7 +208,7 @@ class Bench:
         self.kubeconfig = cluster.KUBECONFIG
         machine_netns = node.enter()  # before any thread: the watch and kubectl reach the node from here
         env = {**os.environ, **cluster.environment()}
-        env["PULUMI_BACKEND_URL"] = f"file://{STATE_DIR / 'state'}"
+        env["PULUMI_BACKEND_URL"] = f"file://{STATE_DIR / 'state'}?metadata=skip"
         env["PULUMI_CONFIG_PASSPHRASE"] = "e2e"
         self.shell = Shell(env, machine_netns)
         self.color = "blue"  # the dev stack's activeColor after make up

@@ -118,7 +118,7 @@ class ScaleBench:
         self.runs = runs
         machine_netns = node.enter()
         env = {**os.environ, **cluster.environment()}
-        env["PULUMI_BACKEND_URL"] = f"file://{STATE_DIR / 'state'}"
+        env["PULUMI_BACKEND_URL"] = f"file://{STATE_DIR / 'state'}?metadata=skip"
         env["PULUMI_CONFIG_PASSPHRASE"] = "e2e"
         self.shell = Shell(env, machine_netns)
 

@@ -98,7 +98,7 @@ def shell() -> Shell:
         pytest.skip("no local cluster: run make e2e (or make cluster first)")
     machine_netns = node.enter() if cluster.is_real() else None  # the watch and the probes run in this process
     env = {**os.environ, **cluster.environment()}
-    env["PULUMI_BACKEND_URL"] = f"file://{STATE_DIR / 'state'}"
+    env["PULUMI_BACKEND_URL"] = f"file://{STATE_DIR / 'state'}?metadata=skip"
     env["PULUMI_CONFIG_PASSPHRASE"] = "e2e"
     (STATE_DIR / "state").mkdir(parents=True, exist_ok=True)
     return Shell(env, machine_netns)

@@ -19,6 +19,7 @@ from typing import Any
 from e2e import images
 from e2e.conftest import Done, Shell
 from e2e.env import CHECKOUT, STATE_DIR, E2EError
+from e2e.traffic import NAMESPACE
 
 WORK_DIR = STATE_DIR / "work" / "program"
 
@@ -57,8 +58,9 @@ class Project:
 
     @property
     def env(self) -> dict[str, str]:
-        """The README's `export PULUMI_BACKEND_URL="file://$PWD/.pulumi" PULUMI_CONFIG_PASSPHRASE=""`."""
-        return {"PULUMI_BACKEND_URL": f"file://{self.root / '.pulumi'}", "PULUMI_CONFIG_PASSPHRASE": self.passphrase}
+        """The README's `export PULUMI_BACKEND_URL="file://$PWD/.pulumi?metadata=skip" PULUMI_CONFIG_PASSPHRASE=""`."""
+        url = f"file://{self.root / '.pulumi'}?metadata=skip"
+        return {"PULUMI_BACKEND_URL": url, "PULUMI_CONFIG_PASSPHRASE": self.passphrase}
 
     def make(self, *args: str, check: bool = True, env: Mapping[str, str] | None = None) -> Done:
         return self.shell.run(["make", "--no-print-directory", *args], cwd=self.root, check=check, env=self._env(env))
@@ -110,4 +112,8 @@ def on_the_real_node(shell: Shell, name: str) -> Project:
 def tear_down(work: Project) -> None:
     """Whatever failed, leave nothing of the dev stack behind (its Service and namespace are protected)."""
     work.pulumi("state", "unprotect", "--all", "--yes", check=False)
-    work.pulumi("destroy", "--yes", "--remove", check=False)
+    if work.pulumi("destroy", "--yes", "--remove", check=False).returncode != 0:
+        # A state the CLI can no longer read must not leave this stack's objects to fail the next module's
+        # `make up`: everything the dev stack makes lives in its namespace.
+        command = ["kubectl", "delete", "namespace", NAMESPACE, "--ignore-not-found", "--timeout=120s"]
+        work.shell.run(command, check=False)

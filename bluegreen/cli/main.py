@@ -11,6 +11,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Final, NoReturn
 
+from pulumi import automation as auto
+
 from bluegreen import naming
 from bluegreen.cli import commands, recovery
 from bluegreen.cli.errors import BgctlError
@@ -235,24 +237,41 @@ def run(argv: Sequence[str]) -> None:
         except BrokenPipeError:  # a reader that stopped early (`| head`) is not an error
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return
-    view = StackView.load(open_stack(args.stack, args.work_dir), args.work_dir, args.app)
-    if args.command == "status":
-        commands.status(view, console)
-    elif args.command == "history":
-        commands.history(view, console)
-    elif args.command == "preview":
-        commands.preview(view, args.color, options, console)
-    else:
-        # One traffic-changing command per stack and project directory at a time: a second stops at once.
-        with recovery.exclusive(view, args.command):
-            if args.command == "cutover":
-                commands.cutover(view, args.color, options, console)
-            elif args.command == "release":
-                commands.release(view, args.image, args.version, args.promote, options, console)
-            elif args.command == "recover":
-                commands.recover(view, options, console)
-            else:
-                commands.rollback(view, args.to_version, options, console, now=args.now)
+    try:
+        _on_stack(args, options, console)
+    except BgctlError as error:
+        if not isinstance(error.__cause__, auto.CommandError):
+            raise
+        # The Pulumi CLI failed: name the state a killed pulumi cut, if that is why.
+        root = recovery.file_backend(auto.LocalWorkspace(work_dir=str(args.work_dir)), args.stack)
+        raise recovery.cut_metadata_error(root, args.stack, error) or error from error
+
+
+def _on_stack(args: argparse.Namespace, options: commands.Options, console: commands.Console) -> None:
+    """Run a command that reads the stack (every one but render)."""
+    if args.command in ("status", "history", "preview"):
+        view = StackView.load(open_stack(args.stack, args.work_dir), args.work_dir, args.app)
+        if args.command == "status":
+            commands.status(view, console)
+        elif args.command == "history":
+            commands.history(view, console)
+        else:
+            commands.preview(view, args.color, options, console)
+        return
+    # One traffic-changing command per stack and project directory at a time: a second stops at once.
+    with recovery.exclusive(args.work_dir, args.stack, args.command):
+        if args.command == "recover":
+            workspace = auto.LocalWorkspace(work_dir=str(args.work_dir))
+            recovery.remove_cut_metadata(recovery.file_backend(workspace, args.stack), console.say)
+        view = StackView.load(open_stack(args.stack, args.work_dir), args.work_dir, args.app)
+        if args.command == "cutover":
+            commands.cutover(view, args.color, options, console)
+        elif args.command == "release":
+            commands.release(view, args.image, args.version, args.promote, options, console)
+        elif args.command == "recover":
+            commands.recover(view, options, console)
+        else:
+            commands.rollback(view, args.to_version, options, console, now=args.now)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

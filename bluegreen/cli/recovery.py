@@ -8,6 +8,12 @@ in the cluster itself, and `recover` clears only a lock whose process is gone fr
 refreshes the state from the cluster (clearing the pending operations), then runs the normal checked
 `pulumi up` to the stack's config, gate included.
 
+A kill can also cut the file backend itself. Unless its URL says `metadata=skip` (the Makefile's does),
+the backend keeps a metadata file (`<file>.attrs`) beside each state file and writes it in place: a
+`pulumi` killed between opening it and writing it leaves it empty, and every later command that reads
+the stack fails with `failed to load checkpoint: EOF`. An empty one holds nothing (a missing one reads
+as the defaults), so `recover` removes it; every other command names it and says to run `recover`.
+
 Two bgctl commands that change traffic (cutover, rollback, recover) never run at once in one project
 directory: each holds an exclusive lock on `.bgctl-<stack>.lock` beside Pulumi.yaml, so the second
 stops at once, before it writes any config.
@@ -20,13 +26,14 @@ import fcntl
 import json
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
 import yaml
+from pulumi import automation as auto
 
 from bluegreen.cli.errors import BgctlError
 from bluegreen.cli.workspace import StackView, pulumi_errors
@@ -34,6 +41,8 @@ from bluegreen.cli.workspace import StackView, pulumi_errors
 BOOKKEEPING_DIR: Final = ".pulumi"
 """The file backend keeps its state, history and locks under this folder of its URL's path."""
 LOCK_DIR: Final = ("locks", "organization")
+METADATA_SUFFIX: Final = ".attrs"
+"""The file backend's metadata file beside each of its files, unless the URL says `metadata=skip`."""
 COMMAND_LOCK: Final = ".bgctl-{stack}.lock"
 
 
@@ -73,14 +82,52 @@ def _project_name(work_dir: Path) -> str:
     return str(project.get("name") or "")
 
 
+def file_backend(workspace: auto.Workspace, stack: str) -> Path | None:
+    """The folder of the file backend the workspace logs in to (`file:///p/.pulumi?metadata=skip` gives
+    /p/.pulumi), or None for any other backend."""
+    with pulumi_errors(stack):
+        parts = urlsplit(workspace.who_am_i().url or "")
+    return Path(unquote(parts.path)) if parts.scheme == "file" else None
+
+
+def cut_metadata(root: Path | None) -> list[Path]:
+    """The file backend's empty metadata files: each one a `pulumi` killed while it wrote it."""
+    folder = root / BOOKKEEPING_DIR if root else None
+    if folder is None or not folder.is_dir():
+        return []
+    return sorted(path for path in folder.rglob(f"*{METADATA_SUFFIX}") if path.is_file() and not path.stat().st_size)
+
+
+def cut_metadata_error(root: Path | None, stack: str, cause: BgctlError) -> BgctlError | None:
+    """The one line for a stack whose state a killed `pulumi` cut, or None when nothing is cut."""
+    cut = cut_metadata(root)
+    if root is None or not cut:
+        return None
+    where = ", ".join(str(path.relative_to(root)) for path in cut)
+    return BgctlError(
+        f"the state of stack {stack} cannot be read ({cause}): a pulumi killed while writing it left "
+        f"{len(cut)} empty metadata file(s) in the file backend at {root} ({where}); nothing changed: "
+        f"run make recover (or: bgctl recover --stack {stack}), which removes them, refreshes the state from "
+        "the cluster and brings the stack to its config"
+    )
+
+
+def remove_cut_metadata(root: Path | None, say: Callable[[str], None]) -> None:
+    """Remove the file backend's empty metadata files, saying which. Lossless: an empty one holds nothing,
+    and the backend reads a missing one as the defaults."""
+    cut = cut_metadata(root)
+    for path in cut:
+        path.unlink(missing_ok=True)
+    if root is not None and cut:
+        where = ", ".join(str(path.relative_to(root)) for path in cut)
+        say(f"removed {len(cut)} empty metadata file(s) a killed pulumi left in the file backend: {where}")
+
+
 def stack_locks(view: StackView) -> list[StackLock]:
     """The stack's locks, read from the file backend (other backends report a running update themselves)."""
-    with pulumi_errors(view.name):
-        url = view.stack.workspace.who_am_i().url or ""
-    parts = urlsplit(url)
-    if parts.scheme != "file":
+    root = file_backend(view.stack.workspace, view.name)
+    if root is None:
         return []
-    root = Path(unquote(parts.path))
     folder = root.joinpath(BOOKKEEPING_DIR, *LOCK_DIR, _project_name(view.work_dir), view.name.split("/")[-1])
     found: list[StackLock] = []
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
@@ -142,9 +189,9 @@ def interruption(view: StackView) -> Interruption | None:
 
 
 @contextlib.contextmanager
-def exclusive(view: StackView, command: str) -> Iterator[None]:
-    """Hold the project's bgctl lock for `view`'s stack while `command` runs; refuse at once if another holds it."""
-    path = view.work_dir / COMMAND_LOCK.format(stack=view.name.split("/")[-1])
+def exclusive(work_dir: Path, stack: str, command: str) -> Iterator[None]:
+    """Hold the project's bgctl lock for `stack` while `command` runs; refuse at once if another holds it."""
+    path = work_dir / COMMAND_LOCK.format(stack=stack.split("/")[-1])
     handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
@@ -152,7 +199,7 @@ def exclusive(view: StackView, command: str) -> Iterator[None]:
         except BlockingIOError:
             holder = os.pread(handle, 200, 0).decode(errors="replace").strip() or "another bgctl"
             raise BgctlError(
-                f"another cutover of stack {view.name} is running ({holder}); nothing changed: wait for it to end, "
+                f"another cutover of stack {stack} is running ({holder}); nothing changed: wait for it to end, "
                 "then check with: bgctl status"
             ) from None
         os.ftruncate(handle, 0)

@@ -15,10 +15,12 @@ import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Final
 
 import pytest
 import yaml
 
+from bluegreen.cli import recovery
 from tests.cli.test_bgctl import Result, command, switched_to_green
 from tests.cli.test_bgctl_rollback_now import current_context, ready_cluster
 from tests.fakes import kube_api as kube
@@ -174,3 +176,85 @@ def test_a_second_cutover_in_the_same_directory_stops_at_once_and_writes_no_conf
     ]
     assert world.stack_file.read_text() == before
     assert [c for c in world.calls() if command(c)[:1] in (["up"], ["preview"])] == []
+
+
+def cut_metadata_file(world: World) -> Path:
+    """What a pulumi killed while writing the stack's metadata file leaves (v3.274.1's file backend without
+    `metadata=skip` creates `<file>.attrs` in place, then writes it)."""
+    folder = world.root / "backend" / ".pulumi" / "stacks" / "bluegreen"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "dev.json").write_text("{}")
+    path = folder / "dev.json.attrs"
+    path.write_bytes(b"")
+    return path
+
+
+CUT_LINE: Final = (
+    "bgctl: error: the state of stack dev cannot be read (pulumi failed: stderr: error: failed to load checkpoint: "
+    "EOF): a pulumi killed while writing it left 1 empty metadata file(s) in the file backend at {root} "
+    "(.pulumi/stacks/bluegreen/dev.json.attrs); nothing changed: run make recover (or: bgctl recover --stack dev), "
+    "which removes them, refreshes the state from the cluster and brings the stack to its config"
+)
+
+
+@pytest.mark.parametrize("args", [("status",), ("history",), ("cutover", "green", "--yes")])
+def test_a_metadata_file_a_killed_pulumi_left_empty_is_named_with_make_recover_and_nothing_changes(
+    world: World, bgctl: Callable[..., Result], args: tuple[str, ...]
+) -> None:
+    cut_metadata_file(world)
+    before = world.stack_file.read_text()
+
+    code, out, err = bgctl(*args)
+
+    assert (code, out) == (1, [])
+    assert err == [CUT_LINE.format(root=world.root / "backend")]
+    assert world.stack_file.read_text() == before
+    assert [c for c in world.calls() if command(c)[:1] in (["config"], ["up"], ["refresh"], ["cancel"])] == []
+
+
+def test_recover_removes_only_the_empty_metadata_file_then_refreshes_and_runs_the_checked_up(
+    world: World, cluster: kube.Cluster, bgctl: Callable[..., Result]
+) -> None:
+    killed_mid_switch(world)
+    cut = cut_metadata_file(world)
+    kept = cut.with_name("dev.json.bak.attrs")
+    kept.write_text('{"user.content_type":"application/json"}\n')
+
+    code, out, err = bgctl("recover", "--yes")
+
+    assert (code, err) == (0, []), err
+    assert out[0] == (
+        "removed 1 empty metadata file(s) a killed pulumi left in the file backend: "
+        ".pulumi/stacks/bluegreen/dev.json.attrs"
+    )
+    assert not cut.exists()
+    assert kept.read_text() == '{"user.content_type":"application/json"}\n'
+    changing = [command(c)[0] for c in world.calls() if command(c)[:1] in (["cancel"], ["refresh"], ["up"])]
+    assert changing == ["cancel", "refresh", "up"]
+    assert out[-1].startswith("done: backend serves green as the config says (update 3, succeeded)")
+
+
+def test_an_error_of_the_cli_with_no_cut_metadata_is_reported_as_it_was(
+    world: World, bgctl: Callable[..., Result]
+) -> None:
+    folder = world.root / "backend" / ".pulumi" / "stacks" / "bluegreen"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "dev.json.attrs").write_text('{"md5":null}\n')  # whole: the stack reads as before
+
+    code, out, err = bgctl("status", "--stack", "prod")
+
+    assert (code, out) == (1, [])
+    assert err == ["bgctl: error: no stack named 'prod': create it with `pulumi stack init prod` or pass --stack NAME"]
+
+
+def test_only_empty_files_of_a_file_backend_count_as_cut_metadata(tmp_path: Path) -> None:
+    stacks = tmp_path / ".pulumi" / "stacks" / "bluegreen"
+    stacks.mkdir(parents=True)
+    (stacks / "dev.json.attrs").write_text('{"md5":null}\n')
+    (stacks / "prod.json.attrs").write_bytes(b"")
+    (stacks / "empty.json").write_bytes(b"")  # not a metadata file
+    (tmp_path / ".pulumi" / "history.attrs").mkdir()  # a folder, whatever its name
+
+    assert recovery.cut_metadata(tmp_path) == [stacks / "prod.json.attrs"]
+    assert recovery.cut_metadata(None) == []  # another backend
+    assert recovery.cut_metadata(tmp_path / "missing") == []

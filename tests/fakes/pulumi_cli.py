@@ -13,6 +13,9 @@ stack's lock (`"locked": true` in the state makes `up` fail as a locked stack do
 `"interruptUp": true` makes `up` interrupt its caller first, as a Ctrl-C in a terminal does (with
 `upFailure`, the update it then cancels). `upFailure` may name the `color` whose update it fails and be
 `once`; `plans` may hold a plan for a color and both versions (`"green 1.1 1.3"`), a release's.
+An empty `<stack>.json.attrs` beside the stack's state file in the backend folder (what a pulumi killed
+while writing it leaves) fails every call that reads the stack as v3.274.1 does; `version` and `whoami`
+still answer.
 """
 
 from __future__ import annotations
@@ -50,7 +53,18 @@ def _save(state: dict[str, Any]) -> None:
 
 def _lock_dir(stack: str) -> Path:
     """Where the file backend keeps the stack's locks: <backend>/.pulumi/locks/organization/<project>/<stack>."""
-    return _state_path().parent / "backend" / ".pulumi" / "locks" / "organization" / "bluegreen" / stack
+    return _backend_dir() / ".pulumi" / "locks" / "organization" / "bluegreen" / stack
+
+
+def _backend_dir() -> Path:
+    """The file backend's folder, as `whoami` names it."""
+    return _state_path().parent / "backend"
+
+
+def _metadata_cut(stack: str) -> bool:
+    """The stack file's metadata file is there and empty: the real CLI then cannot load the stack."""
+    path = _backend_dir() / ".pulumi" / "stacks" / "bluegreen" / f"{stack}.json.attrs"
+    return path.is_file() and not path.stat().st_size
 
 
 def _fail(message: str, code: int = 255) -> None:
@@ -204,8 +218,10 @@ def main(argv: list[str]) -> None:
         return
     if args[:1] == ["whoami"]:
         # The file backend, as `pulumi whoami --json` prints it (v3.274.1): no organizations key.
-        print(json.dumps({"user": "root", "url": f"file://{_state_path().parent / 'backend'}"}, indent=2))
+        print(json.dumps({"user": "root", "url": f"file://{_backend_dir()}?metadata=skip"}, indent=2))
         return
+    if _metadata_cut(stack):
+        _fail("error: failed to load checkpoint: EOF", 1)  # v3.274.1, measured: `select` fails too
     if stack not in state["stacks"]:
         _fail(f"error: no stack named '{stack}' found")
     if args[:2] == ["stack", "select"]:
