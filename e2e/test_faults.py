@@ -190,9 +190,12 @@ def test_a_metadata_file_a_killed_pulumi_left_empty_stops_each_command_in_one_li
     served = serving(shell)
     # Without `metadata=skip` in its URL the file backend writes `<file>.attrs` in place, beside each of its files
     # (gocloud's fileblob: create, then write): a pulumi SIGKILLed between the two leaves it empty. CI saw exactly
-    # that after killing a cutover at old-shrinking. This is that file, beside the stack's state file.
+    # that after killing a cutover at old-shrinking. This is that file, beside the stack's state file, then beside
+    # the newest history file (the CLI reads the stack then, and only `stack history` fails).
     state = project.root / ".pulumi"
     cut = state / ".pulumi" / "stacks" / "bluegreen" / "dev.json.attrs"
+    newest = max((state / ".pulumi" / "history" / "bluegreen" / "dev").glob("*.history.json"))
+    cut_history = newest.with_name(newest.name + ".attrs")
     with traffic.running(shell) as probe:
         time.sleep(2)
         cut.write_bytes(b"")
@@ -200,6 +203,10 @@ def test_a_metadata_file_a_killed_pulumi_left_empty_stops_each_command_in_one_li
         status = project.make("status", check=False)
         recovered = project.make("recover", "YES=1")
         after = project.make("status")
+        cut_history.write_bytes(b"")
+        bare_history = project.pulumi("stack", "history", check=False)
+        status_history = project.make("status", check=False)
+        project.make("recover", "YES=1")
         time.sleep(2)
     record(
         "a metadata file of the file backend left empty by a killed pulumi",
@@ -221,8 +228,20 @@ def test_a_metadata_file_a_killed_pulumi_left_empty_stops_each_command_in_one_li
         ".pulumi/stacks/bluegreen/dev.json.attrs"
     ) in recovered.stdout.splitlines()
     assert not cut.exists()
-    assert serving(shell) == config_color(project) == served
     assert f"active: {served}" in after.stdout, after.stdout
+    history_file = newest.relative_to(state)
+    assert (bare_history.returncode, bare_history.stderr.strip()) == (
+        1,
+        f"error: getting history: reading history file {history_file}: EOF",
+    )
+    assert [line for line in status_history.output.splitlines() if line.startswith("bgctl:")] == [
+        f"bgctl: error: pulumi failed: stderr: error: getting history: reading history file {history_file}: EOF; "
+        f"the file backend at {state} holds 1 empty metadata file(s) a killed pulumi left ({history_file}.attrs): "
+        "run make recover (or: bgctl recover --stack dev), which removes them, refreshes the state from the cluster "
+        "and brings the stack to its config"
+    ]
+    assert not cut_history.exists()
+    assert serving(shell) == config_color(project) == served
 
 
 def resources(project: Project) -> list[str]:

@@ -240,17 +240,28 @@ def run(argv: Sequence[str]) -> None:
     try:
         _on_stack(args, options, console)
     except BgctlError as error:
-        if not isinstance(error.__cause__, auto.CommandError):
-            raise
-        # The Pulumi CLI failed: name the state a killed pulumi cut, if that is why.
-        root = recovery.file_backend(auto.LocalWorkspace(work_dir=str(args.work_dir)), args.stack)
-        raise recovery.cut_metadata_error(root, args.stack, error) or error from error
+        raise _explained(args, error, loaded=True) from error.__cause__
+
+
+def _explained(args: argparse.Namespace, error: BgctlError, *, loaded: bool) -> BgctlError:
+    """A failure of the Pulumi CLI, with the state a killed pulumi cut named when that is why."""
+    if not isinstance(error.__cause__, auto.CommandError):
+        return error
+    root = recovery.file_backend(auto.LocalWorkspace(work_dir=str(args.work_dir)), args.stack)
+    return recovery.cut_metadata_error(root, args.stack, error, loaded=loaded) or error
+
+
+def _load(args: argparse.Namespace) -> StackView:
+    try:
+        return StackView.load(open_stack(args.stack, args.work_dir), args.work_dir, args.app)
+    except BgctlError as error:
+        raise _explained(args, error, loaded=False) from None
 
 
 def _on_stack(args: argparse.Namespace, options: commands.Options, console: commands.Console) -> None:
     """Run a command that reads the stack (every one but render)."""
     if args.command in ("status", "history", "preview"):
-        view = StackView.load(open_stack(args.stack, args.work_dir), args.work_dir, args.app)
+        view = _load(args)
         if args.command == "status":
             commands.status(view, console)
         elif args.command == "history":
@@ -263,7 +274,7 @@ def _on_stack(args: argparse.Namespace, options: commands.Options, console: comm
         if args.command == "recover":
             workspace = auto.LocalWorkspace(work_dir=str(args.work_dir))
             recovery.remove_cut_metadata(recovery.file_backend(workspace, args.stack), console.say)
-        view = StackView.load(open_stack(args.stack, args.work_dir), args.work_dir, args.app)
+        view = _load(args)
         if args.command == "cutover":
             commands.cutover(view, args.color, options, console)
         elif args.command == "release":

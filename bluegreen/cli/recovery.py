@@ -98,17 +98,28 @@ def cut_metadata(root: Path | None) -> list[Path]:
     return sorted(path for path in folder.rglob(f"*{METADATA_SUFFIX}") if path.is_file() and not path.stat().st_size)
 
 
-def cut_metadata_error(root: Path | None, stack: str, cause: BgctlError) -> BgctlError | None:
-    """The one line for a stack whose state a killed `pulumi` cut, or None when nothing is cut."""
+def _named(root: Path, cut: list[Path]) -> str:
+    return ", ".join(str(path.relative_to(root)) for path in cut)
+
+
+def cut_metadata_error(root: Path | None, stack: str, cause: BgctlError, *, loaded: bool) -> BgctlError | None:
+    """The one line for a Pulumi CLI failure while the file backend holds empty metadata files, or None when
+    it holds none. Before the stack `loaded`, nothing can have changed, and the line says so."""
     cut = cut_metadata(root)
     if root is None or not cut:
         return None
-    where = ", ".join(str(path.relative_to(root)) for path in cut)
+    recover = (
+        f"run make recover (or: bgctl recover --stack {stack}), which removes them, refreshes the state from the "
+        "cluster and brings the stack to its config"
+    )
+    if loaded:
+        return BgctlError(
+            f"{cause}; the file backend at {root} holds {len(cut)} empty metadata file(s) a killed pulumi left "
+            f"({_named(root, cut)}): {recover}"
+        )
     return BgctlError(
-        f"the state of stack {stack} cannot be read ({cause}): a pulumi killed while writing it left "
-        f"{len(cut)} empty metadata file(s) in the file backend at {root} ({where}); nothing changed: "
-        f"run make recover (or: bgctl recover --stack {stack}), which removes them, refreshes the state from "
-        "the cluster and brings the stack to its config"
+        f"the state of stack {stack} cannot be read ({cause}): a pulumi killed while writing it left {len(cut)} "
+        f"empty metadata file(s) in the file backend at {root} ({_named(root, cut)}); nothing changed: {recover}"
     )
 
 
@@ -119,8 +130,7 @@ def remove_cut_metadata(root: Path | None, say: Callable[[str], None]) -> None:
     for path in cut:
         path.unlink(missing_ok=True)
     if root is not None and cut:
-        where = ", ".join(str(path.relative_to(root)) for path in cut)
-        say(f"removed {len(cut)} empty metadata file(s) a killed pulumi left in the file backend: {where}")
+        say(f"removed {len(cut)} empty metadata file(s) a killed pulumi left in the file backend: {_named(root, cut)}")
 
 
 def stack_locks(view: StackView) -> list[StackLock]:

@@ -212,6 +212,27 @@ def test_a_metadata_file_a_killed_pulumi_left_empty_is_named_with_make_recover_a
     assert [c for c in world.calls() if command(c)[:1] in (["config"], ["up"], ["refresh"], ["cancel"])] == []
 
 
+def test_a_history_file_whose_metadata_a_killed_pulumi_cut_stops_status_with_the_cli_error_and_make_recover(
+    world: World, bgctl: Callable[..., Result]
+) -> None:
+    switched_to_green(world)
+    folder = world.root / "backend" / ".pulumi" / "history" / "bluegreen" / "dev"
+    folder.mkdir(parents=True)
+    (folder / "dev-1796471981164490265.history.json.attrs").write_bytes(b"")
+
+    code, _, err = bgctl("status")
+
+    assert code == 1
+    assert err == [
+        "bgctl: error: pulumi failed: stderr: error: getting history: reading history file "
+        ".pulumi/history/bluegreen/dev/dev-1796471981164490265.history.json: EOF; the file backend at "
+        f"{world.root / 'backend'} holds 1 empty metadata file(s) a killed pulumi left "
+        "(.pulumi/history/bluegreen/dev/dev-1796471981164490265.history.json.attrs): run make recover (or: bgctl "
+        "recover --stack dev), which removes them, refreshes the state from the cluster and brings the stack to its "
+        "config"
+    ]
+
+
 def test_recover_removes_only_the_empty_metadata_file_then_refreshes_and_runs_the_checked_up(
     world: World, cluster: kube.Cluster, bgctl: Callable[..., Result]
 ) -> None:

@@ -15,7 +15,7 @@ stack's lock (`"locked": true` in the state makes `up` fail as a locked stack do
 `once`; `plans` may hold a plan for a color and both versions (`"green 1.1 1.3"`), a release's.
 An empty `<stack>.json.attrs` beside the stack's state file in the backend folder (what a pulumi killed
 while writing it leaves) fails every call that reads the stack as v3.274.1 does; `version` and `whoami`
-still answer.
+still answer. An empty one beside a history file fails `stack history` only, as there.
 """
 
 from __future__ import annotations
@@ -259,6 +259,11 @@ def main(argv: list[str]) -> None:
             )
         )
         return
+    history_dir = _backend_dir() / ".pulumi" / "history" / "bluegreen" / stack
+    cut = sorted(path for path in history_dir.glob("*.attrs") if not path.stat().st_size)
+    if args[:2] == ["stack", "history"] and cut:
+        name = cut[0].relative_to(_backend_dir()).with_suffix("")
+        _fail(f"error: getting history: reading history file {name}: EOF", 1)  # v3.274.1, measured
     if args[:2] == ["stack", "history"]:
         size, page = int(_flag(args, "--page-size") or 10), int(_flag(args, "--page") or 1)
         print(json.dumps(state["history"][(page - 1) * size : page * size]))
