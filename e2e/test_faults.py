@@ -189,7 +189,7 @@ def test_a_metadata_file_a_killed_pulumi_left_empty_stops_each_command_in_one_li
 ) -> None:
     served = serving(shell)
     # Without `metadata=skip` in its URL the file backend writes `<file>.attrs` in place, beside each of its files
-    # (gocloud's fileblob: create, then write): a pulumi SIGKILLed between the two leaves it empty. CI saw exactly
+    # (gocloud's fileblob: create, then write): a pulumi SIGKILLed between the two leaves it empty. make e2e saw
     # that after killing a cutover at old-shrinking. This is that file, beside the stack's state file, then beside
     # the newest history file (the CLI reads the stack then, and only `stack history` fails).
     state = project.root / ".pulumi"
