@@ -113,12 +113,12 @@ class ScaleBench:
     def __init__(self, runs: int) -> None:
         from e2e import cluster, node
         from e2e.conftest import Shell
-        from e2e.env import STATE_DIR
+        from e2e.env import STATE_DIR, backend_url
 
         self.runs = runs
         machine_netns = node.enter()
         env = {**os.environ, **cluster.environment()}
-        env["PULUMI_BACKEND_URL"] = f"file://{STATE_DIR / 'state'}?metadata=skip"
+        env["PULUMI_BACKEND_URL"] = backend_url(STATE_DIR / "state")
         env["PULUMI_CONFIG_PASSPHRASE"] = "e2e"
         self.shell = Shell(env, machine_netns)
 

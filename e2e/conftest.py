@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from e2e import cluster, node, toolchain
-from e2e.env import CHECKOUT, STATE_DIR
+from e2e.env import CHECKOUT, STATE_DIR, backend_url
 
 REPORT = STATE_DIR / "report.json"
 TRANSCRIPT = STATE_DIR / "transcript.txt"
@@ -98,7 +98,7 @@ def shell() -> Shell:
         pytest.skip("no local cluster: run make e2e (or make cluster first)")
     machine_netns = node.enter() if cluster.is_real() else None  # the watch and the probes run in this process
     env = {**os.environ, **cluster.environment()}
-    env["PULUMI_BACKEND_URL"] = f"file://{STATE_DIR / 'state'}?metadata=skip"
+    env["PULUMI_BACKEND_URL"] = backend_url(STATE_DIR / "state")
     env["PULUMI_CONFIG_PASSPHRASE"] = "e2e"
     (STATE_DIR / "state").mkdir(parents=True, exist_ok=True)
     return Shell(env, machine_netns)

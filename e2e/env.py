@@ -13,6 +13,13 @@ from pathlib import Path
 CHECKOUT = Path(__file__).resolve().parent.parent
 STATE_DIR = CHECKOUT / ".e2e"  # git-ignored: kubeconfig, env file, PULUMI_HOME, kwok's work dir
 HEARTBEAT_SECONDS = 60
+
+
+def backend_url(folder: Path) -> str:
+    """The README's file backend URL for state under `folder` (`metadata=skip`: no metadata file a kill can cut)."""
+    return f"file://{folder}?metadata=skip"
+
+
 BUILD_TIMEOUT_SECONDS = 3600
 """A logged command (a build) still running after this long is stopped: one cold build takes minutes."""
 _LOG_TAIL_LINES = 30

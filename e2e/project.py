@@ -18,7 +18,7 @@ from typing import Any
 
 from e2e import images
 from e2e.conftest import Done, Shell
-from e2e.env import CHECKOUT, STATE_DIR, E2EError
+from e2e.env import CHECKOUT, STATE_DIR, E2EError, backend_url
 from e2e.traffic import NAMESPACE
 
 WORK_DIR = STATE_DIR / "work" / "program"
@@ -59,8 +59,7 @@ class Project:
     @property
     def env(self) -> dict[str, str]:
         """The README's `export PULUMI_BACKEND_URL="file://$PWD/.pulumi?metadata=skip" PULUMI_CONFIG_PASSPHRASE=""`."""
-        url = f"file://{self.root / '.pulumi'}?metadata=skip"
-        return {"PULUMI_BACKEND_URL": url, "PULUMI_CONFIG_PASSPHRASE": self.passphrase}
+        return {"PULUMI_BACKEND_URL": backend_url(self.root / ".pulumi"), "PULUMI_CONFIG_PASSPHRASE": self.passphrase}
 
     def make(self, *args: str, check: bool = True, env: Mapping[str, str] | None = None) -> Done:
         return self.shell.run(["make", "--no-print-directory", *args], cwd=self.root, check=check, env=self._env(env))

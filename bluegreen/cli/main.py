@@ -247,8 +247,12 @@ def _explained(args: argparse.Namespace, error: BgctlError, *, loaded: bool) -> 
     """A failure of the Pulumi CLI, with the state a killed pulumi cut named when that is why."""
     if not isinstance(error.__cause__, auto.CommandError):
         return error
-    root = recovery.file_backend(auto.LocalWorkspace(work_dir=str(args.work_dir)), args.stack)
-    return recovery.cut_metadata_error(root, args.stack, error, loaded=loaded) or error
+    return recovery.cut_metadata_error(_file_backend(args), args.stack, error, loaded=loaded) or error
+
+
+def _file_backend(args: argparse.Namespace) -> Path | None:
+    """The project's file backend folder, found without reading the stack (which may be what fails)."""
+    return recovery.file_backend(auto.LocalWorkspace(work_dir=str(args.work_dir)), args.stack)
 
 
 def _load(args: argparse.Namespace) -> StackView:
@@ -272,8 +276,7 @@ def _on_stack(args: argparse.Namespace, options: commands.Options, console: comm
     # One traffic-changing command per stack and project directory at a time: a second stops at once.
     with recovery.exclusive(args.work_dir, args.stack, args.command):
         if args.command == "recover":
-            workspace = auto.LocalWorkspace(work_dir=str(args.work_dir))
-            recovery.remove_cut_metadata(recovery.file_backend(workspace, args.stack), console.say)
+            recovery.remove_cut_metadata(_file_backend(args), console.say)
         view = _load(args)
         if args.command == "cutover":
             commands.cutover(view, args.color, options, console)

@@ -35,6 +35,13 @@ PENDING = {
 }
 
 
+def backend_folder(world: World, *parts: str) -> Path:
+    """A folder of the fake's file backend (`whoami` names `<root>/backend`), under its `.pulumi/`."""
+    folder = world.root.joinpath("backend", ".pulumi", *parts)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def dead_pid() -> int:
     """The pid of a process that has exited (and been reaped)."""
     done = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True, check=True)
@@ -43,8 +50,7 @@ def dead_pid() -> int:
 
 def lock_file(world: World, pid: int, host: str | None = None) -> Path:
     """The lock a `pulumi up` takes on the file backend, as v3.274.1 writes it."""
-    folder = world.root / "backend" / ".pulumi" / "locks" / "organization" / "bluegreen" / "dev"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = backend_folder(world, "locks", "organization", "bluegreen", "dev")
     path = folder / "181eafd9-aca7-4dc0-a6cf-2bac766aadaf.json"
     content = {
         "pid": pid,
@@ -181,8 +187,7 @@ def test_a_second_cutover_in_the_same_directory_stops_at_once_and_writes_no_conf
 def cut_metadata_file(world: World) -> Path:
     """What a pulumi killed while writing the stack's metadata file leaves (v3.274.1's file backend without
     `metadata=skip` creates `<file>.attrs` in place, then writes it)."""
-    folder = world.root / "backend" / ".pulumi" / "stacks" / "bluegreen"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = backend_folder(world, "stacks", "bluegreen")
     (folder / "dev.json").write_text("{}")
     path = folder / "dev.json.attrs"
     path.write_bytes(b"")
@@ -216,8 +221,7 @@ def test_a_history_file_whose_metadata_a_killed_pulumi_cut_stops_status_with_the
     world: World, bgctl: Callable[..., Result]
 ) -> None:
     switched_to_green(world)
-    folder = world.root / "backend" / ".pulumi" / "history" / "bluegreen" / "dev"
-    folder.mkdir(parents=True)
+    folder = backend_folder(world, "history", "bluegreen", "dev")
     (folder / "dev-1796471981164490265.history.json.attrs").write_bytes(b"")
 
     code, _, err = bgctl("status")
@@ -258,8 +262,7 @@ def test_recover_removes_only_the_empty_metadata_file_then_refreshes_and_runs_th
 def test_an_error_of_the_cli_with_no_cut_metadata_is_reported_as_it_was(
     world: World, bgctl: Callable[..., Result]
 ) -> None:
-    folder = world.root / "backend" / ".pulumi" / "stacks" / "bluegreen"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = backend_folder(world, "stacks", "bluegreen")
     (folder / "dev.json.attrs").write_text('{"md5":null}\n')  # whole: the stack reads as before
 
     code, out, err = bgctl("status", "--stack", "prod")
